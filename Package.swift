@@ -30,11 +30,16 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        /// Pins glibc symbol versions so static-stdlib binaries run on Lambda's glibc 2.34.
+        .target(name: "CGlibcCompat"),
+
         // MARK: Foundations (no I/O)
         /// Hex, percent-encoding, UTC time and the clock seam.
         .target(name: "Primitives", swiftSettings: strictSettings),
         /// A small, fast JSON value type with a parser and a writer (no Foundation).
         .target(name: "JSONCodec", swiftSettings: strictSettings),
+        /// A small XML reader and writer for REST-XML services (no Foundation).
+        .target(name: "XMLCodec", swiftSettings: strictSettings),
         /// SigV4: canonical requests, header and query signing, chunk signing. Pure code.
         .target(name: "AWSSigV4", dependencies: ["CCrypto", "Primitives"], swiftSettings: strictSettings),
 
@@ -44,13 +49,13 @@ let package = Package(
         /// What every AWS service client shares: credentials, region, endpoints, retries, errors.
         .target(
             name: "AWSCore",
-            dependencies: ["AWSSigV4", "HTTPTransport", "JSONCodec", "Primitives"],
+            dependencies: ["AWSSigV4", "HTTPTransport", "JSONCodec", "XMLCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
 
         // MARK: Executables
         /// `awssign`: sign and send an arbitrary request (like awscurl).
-        .executableTarget(name: "awssign", dependencies: ["AWSCore"], swiftSettings: strictSettings),
+        .executableTarget(name: "awssign", dependencies: ["AWSCore", "CGlibcCompat"], swiftSettings: strictSettings),
         /// `bench`: side-by-side benchmarks against the Python peers.
         .executableTarget(
             name: "Bench",
@@ -61,10 +66,11 @@ let package = Package(
         // MARK: Test support and tests
         .target(
             name: "TestSupport",
-            dependencies: ["Primitives"],
+            dependencies: ["Primitives", "HTTPTransport"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "PrimitivesTests", dependencies: ["Primitives", "JSONCodec"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "PrimitivesTests", dependencies: ["Primitives", "JSONCodec", "XMLCodec"], swiftSettings: strictSettings),
         .testTarget(
             name: "AWSSigV4Tests",
             dependencies: ["AWSSigV4", "Primitives"],

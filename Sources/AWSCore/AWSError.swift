@@ -1,0 +1,97 @@
+package import HTTPTransport
+import JSONCodec
+import XMLCodec
+
+/// An error answered by an AWS service (or a stand-in speaking its protocol).
+package struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The HTTP status of the response.
+    package var status: Int
+    /// The AWS error code (`NoSuchKey`, `ConditionalCheckFailedException`, `SignatureDoesNotMatch`…);
+    /// for an error body with no code, `Http<status>`.
+    package var code: String
+    package var message: String
+    package var requestId: String?
+
+    package init(status: Int, code: String, message: String, requestId: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestId = requestId
+    }
+
+    package var description: String {
+        var text = "\(code) (HTTP \(status))"
+        if !message.isEmpty { text += ": \(message)" }
+        if let requestId { text += " [request id \(requestId)]" }
+        return text
+    }
+
+    /// Reads the error from a failed response in any of the formats AWS and moto use: REST-XML
+    /// (`<Error><Code>`), query-XML (`<ErrorResponse><Error><Code>`), JSON (`__type`, `code`,
+    /// `message`/`Message`) and the `x-amzn-query-error` / `x-amzn-ErrorType` headers.
+    package static func from(status: Int, headers: HTTPHeaders, body: [UInt8]) -> AWSServiceError {
+        var code: String?
+        var message = ""
+        var requestId = headers["x-amzn-RequestId"] ?? headers["x-amz-request-id"] ?? headers["x-amzn-requestid"]
+
+        let firstByte = body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        if firstByte == UInt8(ascii: "{"), let json = try? JSONParser.parse(body) {
+            if let type = json["__type"]?.stringValue ?? json["code"]?.stringValue ?? json["Code"]?.stringValue {
+                code = shortCode(type)
+            }
+            message = json["message"]?.stringValue ?? json["Message"]?.stringValue ?? json["errorMessage"]?.stringValue ?? ""
+        } else if firstByte == UInt8(ascii: "<"), let xml = try? XMLElement.parse(body) {
+            let error = xml.localName == "Error" ? xml : (xml.descendant("Error") ?? xml)
+            code = error.childText("Code").map(shortCode)
+            message = error.childText("Message") ?? ""
+            requestId = requestId ?? xml.descendant("RequestId")?.text ?? xml.descendant("RequestID")?.text
+        }
+        // The query-compatible header names the code the older query protocol used; prefer the
+        // body's code but fall back to it (and to x-amzn-ErrorType, used by REST-JSON services).
+        if code == nil, let queryError = headers["x-amzn-query-error"] {
+            code = String(queryError.split(separator: ";").first ?? "")
+        }
+        if code == nil, let errorType = headers["x-amzn-ErrorType"] {
+            code = shortCode(String(errorType.split(separator: ":").first ?? ""))
+        }
+        return AWSServiceError(
+            status: status,
+            code: (code?.isEmpty == false ? code! : "Http\(status)"),
+            message: message,
+            requestId: requestId
+        )
+    }
+
+    /// `com.amazonaws.sqs#QueueDoesNotExist` → `QueueDoesNotExist`.
+    static func shortCode(_ raw: String) -> String {
+        if let hash = raw.lastIndex(of: "#") { return String(raw[raw.index(after: hash)...]) }
+        return raw
+    }
+}
+
+/// Everything an AWS call can fail with, each case carrying its own typed error.
+package enum AWSError: Error, Sendable, CustomStringConvertible {
+    /// The service answered with an error.
+    case service(AWSServiceError)
+    /// The request never got an answer (DNS, connect, TLS, timeout, reset…).
+    case transport(HTTPError)
+    /// No usable credentials.
+    case credentials(AWSCredentialError)
+    /// The response could not be understood.
+    case invalidResponse(String)
+
+    package var description: String {
+        switch self {
+        case .service(let error): "AWS service error: \(error)"
+        case .transport(let error): "AWS request failed: \(error)"
+        case .credentials(let error): "AWS credentials: \(error)"
+        case .invalidResponse(let detail): "AWS response not understood: \(detail)"
+        }
+    }
+
+    /// The service error code, if the service answered with one.
+    package var serviceCode: String? {
+        if case .service(let error) = self { return error.code }
+        return nil
+    }
+}

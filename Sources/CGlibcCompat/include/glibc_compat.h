@@ -1,0 +1,2 @@
+#pragma once
+int pipeline_glibc_compat_anchor(void);

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Start moto's server on a free loopback port with SigV4 signature checking switched on.
+
+The first three requests are not checked (INITIAL_NO_AUTH_ACTION_COUNT=3): this script uses them
+to create an IAM user, give it a policy and create its access key. From then on every request
+must be signed with that key. One JSON line goes to standard output:
+
+    {"endpoint": "http://127.0.0.1:PORT", "port": PORT, "accessKeyId": "...",
+     "secretAccessKey": "...", "region": "..."}
+
+and the server runs until standard input closes (or SIGTERM). With --no-auth the checker is off
+(moto's checker wrongly rejects some correctly signed S3 keys; see tests).
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0 picks a free one)")
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--no-auth", action="store_true", help="switch signature checking off")
+    args = parser.parse_args()
+
+    if not args.no_auth:
+        # Must be set before moto is imported.
+        os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
+    os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+    from moto.server import ThreadedMotoServer  # noqa: E402
+    import boto3  # noqa: E402
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    port = server._server.server_port  # the port actually bound
+    endpoint = f"http://127.0.0.1:{port}"
+
+    key_id, secret = "AKIDMOTOSTACK0000000", "motostack/secret"
+    if not args.no_auth:
+        iam = boto3.client(
+            "iam", endpoint_url=endpoint, region_name=args.region,
+            aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap",
+        )
+        iam.create_user(UserName="pipeline")
+        iam.put_user_policy(
+            UserName="pipeline", PolicyName="everything",
+            PolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }),
+        )
+        key = iam.create_access_key(UserName="pipeline")["AccessKey"]
+        key_id, secret = key["AccessKeyId"], key["SecretAccessKey"]
+
+    print(json.dumps({
+        "endpoint": endpoint, "port": port, "accessKeyId": key_id, "secretAccessKey": secret,
+        "region": args.region, "auth": not args.no_auth,
+    }), flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def watch_stdin() -> None:
+        try:
+            while sys.stdin.read(1):
+                pass
+        except Exception:
+            pass
+        stop.set()
+
+    if not sys.stdin.isatty():
+        threading.Thread(target=watch_stdin, daemon=True).start()
+    stop.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
