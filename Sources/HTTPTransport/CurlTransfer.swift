@@ -161,6 +161,13 @@ final class CurlTransfer: @unchecked Sendable {
     func cancel(byTask: Bool) {
         lock.lock()
         if completed || (cancelled && !byTask) {
+            // Nothing left to stop; a reader who gave up still sees the end of the body.
+            if !byTask {
+                chunks = []
+                chunkIndex = 0
+                bufferedBytes = 0
+                bodyEnd = .success(())
+            }
             lock.unlock()
             return
         }

@@ -55,11 +55,20 @@ package final class CurlTransport: HTTPTransport {
     package func send(_ request: HTTPRequest, options: HTTPRequestOptions) async throws(HTTPError)
         -> HTTPStreamingResponse
     {
+        // A line break in a header would let a value smuggle extra headers (or a request) onto the wire.
+        for field in request.headers
+        where field.name.utf8.contains(where: Self.isLineBreak) || field.value.utf8.contains(where: Self.isLineBreak) {
+            throw HTTPError(.other, url: request.url, detail: "header \(field.name) contains a line break")
+        }
         let transfer = CurlTransfer(request: request, options: options, engine: engine)
         transfer.start()
         let head = try await transfer.awaitHead()
         return HTTPStreamingResponse(head: head, body: HTTPResponseBody(source: CurlResponseBodySource(transfer)))
     }
+}
+
+extension CurlTransport {
+    private static func isLineBreak(_ byte: UInt8) -> Bool { byte == 10 || byte == 13 }
 }
 
 /// The body of a `CurlTransport` response. Dropping the last copy of the body cancels a transfer

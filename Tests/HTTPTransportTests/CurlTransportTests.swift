@@ -245,6 +245,75 @@ struct CurlTransportConnectionTests {
     }
 }
 
+/// Serialized so that the memory test's RSS readings are not disturbed by the load test (the
+/// remaining suites allocate little).
+@Suite("CurlTransport memory and load", .serialized)
+struct CurlTransportLoadTests {
+    @Test("A 256 MiB body streams in bounded memory", .timeLimit(.minutes(2)))
+    func largeBodyBoundedMemory() async throws {
+        let total = 256 << 20
+        let server = try LoopbackHTTPServer { _ in .generated(length: total) }
+        defer { server.stop() }
+        let transport = try CurlTransport()
+        ProcessMemory.resetPeak()
+        let before = ProcessMemory.current()
+        let response = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/big"), options: .standard)
+        var received = 0
+        var largestChunk = 0
+        var checksum: UInt64 = 0
+        for try await chunk in response.body {
+            received += chunk.count
+            largestChunk = max(largestChunk, chunk.count)
+            checksum &+= UInt64(chunk.last ?? 0)
+        }
+        let after = ProcessMemory.current()
+        #expect(received == total)
+        #expect(largestChunk <= 512 << 10)
+        #expect(checksum > 0)
+        // VmHWM is the peak: it must not have grown by anything near the body's size.
+        #expect(after.peakKiB - before.residentKiB < 64 << 10, "peak RSS grew by \(after.peakKiB - before.residentKiB) KiB")
+    }
+
+    @Test("64 concurrent mixed requests (uploads, downloads, cancellations) all settle correctly", .timeLimit(.minutes(1)))
+    func mixedLoad() async throws {
+        let server = try LoopbackHTTPServer { request in
+            if request.method == "PUT" { return .text("\(request.body.count)") }
+            return .generated(length: 3 << 20, chunkSize: 100_000, chunked: request.target.hasSuffix("c"))
+        }
+        defer { server.stop() }
+        let transport = try CurlTransport()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    switch index % 4 {
+                    case 0:
+                        let body = [UInt8](repeating: UInt8(index), count: 200_000 + index)
+                        let response = try await transport.execute(
+                            HTTPRequest(method: "PUT", url: server.baseURL + "/u", body: .stream(chunkStream([body], length: nil)))
+                        )
+                        #expect(response.body == bytes("\(body.count)"))
+                    case 1, 2:
+                        let response = try await transport.send(
+                            HTTPRequest(method: "GET", url: server.baseURL + (index % 4 == 1 ? "/c" : "/l")), options: .standard
+                        )
+                        var count = 0
+                        for try await chunk in response.body { count += chunk.count }
+                        #expect(count == 3 << 20)
+                    default:
+                        let response = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/l"), options: .standard)
+                        _ = try await response.body.next()
+                        response.body.cancel()
+                        #expect(try await response.body.next() == nil)
+                    }
+                }
+            }
+            for try await _ in group {}
+        }
+        // The transport still works afterwards.
+        #expect(try await transport.execute(HTTPRequest(method: "PUT", url: server.baseURL + "/", body: .bytes([1]))).body == bytes("1"))
+    }
+}
+
 @Suite("CurlTransport streaming")
 struct CurlTransportStreamingTests {
     @Test("send returns at the response head and the body streams as it is written", .timeLimit(.minutes(1)))
@@ -271,31 +340,6 @@ struct CurlTransportStreamingTests {
         var rest: [UInt8] = []
         while let chunk = try await response.body.next() { rest += chunk }
         #expect(rest == bytes("second"))
-    }
-
-    @Test("A 256 MiB body streams in bounded memory", .timeLimit(.minutes(2)))
-    func largeBodyBoundedMemory() async throws {
-        let total = 256 << 20
-        let server = try LoopbackHTTPServer { _ in .generated(length: total) }
-        defer { server.stop() }
-        let transport = try CurlTransport()
-        ProcessMemory.resetPeak()
-        let before = ProcessMemory.current()
-        let response = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/big"), options: .standard)
-        var received = 0
-        var largestChunk = 0
-        var checksum: UInt64 = 0
-        for try await chunk in response.body {
-            received += chunk.count
-            largestChunk = max(largestChunk, chunk.count)
-            checksum &+= UInt64(chunk.last ?? 0)
-        }
-        let after = ProcessMemory.current()
-        #expect(received == total)
-        #expect(largestChunk <= 512 << 10)
-        #expect(checksum > 0)
-        // VmHWM is the peak: it must not have grown by anything near the body's size.
-        #expect(after.peakKiB - before.residentKiB < 64 << 10, "peak RSS grew by \(after.peakKiB - before.residentKiB) KiB")
     }
 
     @Test("A slow reader holds the server back instead of the transport buffering everything", .timeLimit(.minutes(1)))
@@ -499,6 +543,15 @@ struct CurlTransportFailureTests {
         #expect(text.contains("X-Amz-Signature=REDACTED"))
         #expect(text.contains("x-id=GetObject"))
         #expect(text.contains("REDACTED@127.0.0.1"))
+    }
+
+    @Test("A header value with a line break is refused before anything is sent")
+    func headerInjectionRefused() async throws {
+        let server = try LoopbackHTTPServer { _ in ScriptedResponse() }
+        defer { server.stop() }
+        let error = try await failure(of: server.baseURL + "/", headers: ["X-Evil": "a\r\nX-Injected: 1"])
+        #expect(error?.code == .other)
+        #expect(server.requests.isEmpty)
     }
 
     @Test("libcurl's message is scrubbed of any credential it might echo")
