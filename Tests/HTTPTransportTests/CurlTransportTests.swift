@@ -369,6 +369,37 @@ struct CurlTransportStreamingTests {
         #expect(received == total)
     }
 
+    @Test("A reader pausing longer than the low-speed window does not trip the low-speed limit")
+    func pausedReaderIsNotSlow() async throws {
+        let server = try LoopbackHTTPServer { _ in .generated(length: 32 << 20) }
+        defer { server.stop() }
+        let transport = try CurlTransport()
+        let options = HTTPRequestOptions(totalTimeout: nil, lowSpeedBytesPerSecond: 1000, lowSpeedTime: .seconds(1))
+        let response = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/"), options: options)
+        var count = try await response.body.next()?.count ?? 0
+        try await Task.sleep(for: .milliseconds(2200))
+        while let chunk = try await response.body.next() { count += chunk.count }
+        #expect(count == 32 << 20)
+    }
+
+    @Test("A server that stalls mid-body trips the low-speed limit with timeout")
+    func stalledServerIsSlow() async throws {
+        let server = try LoopbackHTTPServer { _ in
+            ScriptedResponse(
+                body: .stream(length: 1000) { writer in
+                    try writer.write([UInt8](repeating: 1, count: 10))
+                    Thread.sleep(forTimeInterval: 3)
+                }
+            )
+        }
+        defer { server.stop() }
+        let transport = try CurlTransport()
+        let options = HTTPRequestOptions(totalTimeout: nil, lowSpeedBytesPerSecond: 100, lowSpeedTime: .seconds(1))
+        let response = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/"), options: options)
+        let error = await #expect(throws: HTTPError.self) { _ = try await response.body.collect() }
+        #expect(error?.code == .timeout)
+    }
+
     @Test("A request body of unknown length goes out chunked")
     func chunkedRequestBody() async throws {
         let server = try LoopbackHTTPServer { request in .text("\(request.body.count)") }
