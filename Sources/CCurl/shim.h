@@ -7,6 +7,7 @@
 
 typedef size_t (*ccurl_data_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
 typedef int (*ccurl_sockopt_callback)(void *clientp, curl_socket_t curlfd, curlsocktype purpose);
+typedef int (*ccurl_seek_callback)(void *userdata, curl_off_t offset, int origin);
 
 static inline CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
@@ -28,6 +29,9 @@ static inline CURLcode ccurl_easy_setopt_share(CURL *handle, CURLSH *share) {
 }
 static inline CURLcode ccurl_easy_setopt_data_callback(CURL *handle, CURLoption option, ccurl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode ccurl_easy_setopt_seek_callback(CURL *handle, ccurl_seek_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, value);
 }
 static inline CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
@@ -55,5 +59,11 @@ static const size_t ccurl_readfunc_abort = CURL_READFUNC_ABORT;
 static const int ccurl_pause_all = CURLPAUSE_ALL;
 static const int ccurl_pause_cont = CURLPAUSE_CONT;
 static const long ccurl_global_default = CURL_GLOBAL_DEFAULT;
+static const int ccurl_pause_recv = CURLPAUSE_RECV;
+static const int ccurl_pause_send = CURLPAUSE_SEND;
+static const int ccurl_seekfunc_ok = CURL_SEEKFUNC_OK;
+static const int ccurl_seekfunc_cantseek = CURL_SEEKFUNC_CANTSEEK;
+static const int ccurl_error_size = CURL_ERROR_SIZE;
+static const long ccurl_http_version_1_1 = CURL_HTTP_VERSION_1_1;
 
 #endif
