@@ -1,7 +1,7 @@
 package import Primitives
 
 /// An AWS access key, optionally temporary. Its description never shows the secret or the token.
-package struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
+package struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     package var accessKeyId: String
     package var secretAccessKey: String
     package var sessionToken: String?
@@ -19,4 +19,6 @@ package struct AWSCredentials: Sendable, Hashable, CustomStringConvertible, Cust
         "AWSCredentials(accessKeyId: \(accessKeyId), secretAccessKey: <redacted>, sessionToken: \(sessionToken == nil ? "none" : "<redacted>"))"
     }
     package var debugDescription: String { description }
+    /// `dump` and mirrors show the key id only.
+    package var customMirror: Mirror { Mirror(self, children: ["accessKeyId": accessKeyId], displayStyle: .struct) }
 }
