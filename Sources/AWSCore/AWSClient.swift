@@ -94,10 +94,12 @@ package struct AWSClient: Sendable {
         clock: any WallClock = SystemClock(),
         endpoint: ServiceEndpoint? = nil
     ) throws(AWSConfigError) {
+        var resolved: ServiceEndpoint
+        if let endpoint { resolved = endpoint } else { resolved = try settings.endpoint(for: service) }
         self.init(
             service: service,
             region: settings.region,
-            endpoint: try endpoint ?? settings.endpoint(for: service),
+            endpoint: resolved,
             credentials: credentials,
             transport: transport,
             retry: RetryStrategy(maxAttempts: settings.maxAttempts, quota: quota),
@@ -137,7 +139,7 @@ package struct AWSClient: Sendable {
         case (.unsigned, _), (.signedHash, .stream):
             payload = .unsigned
         case (.signedHash, .empty):
-            payload = .hash(SHA256.emptyHex)
+            payload = .hash(SHA256.emptyHash.hex)
         case (.signedHash, .bytes(let bytes)):
             payload = .hash(SHA256.hash(bytes).hex)
         }

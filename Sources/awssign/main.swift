@@ -149,9 +149,12 @@ func readBody(_ data: String?) -> [UInt8]? {
 func run() async -> Int32 {
     let options = parse(Array(CommandLine.arguments.dropFirst()))
     guard let url = options.url else { fail("a URL is required\n\n\(usage)") }
+    // scheme://authority, without path or query, names the host to sign for.
+    let origin = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).prefix(3)
+        .joined(separator: "/").prefix { $0 != "?" && $0 != "#" }
     let endpoint: ServiceEndpoint
     do {
-        endpoint = try ServiceEndpoint(parsing: String(url.prefix { $0 != "?" }.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).prefix(3).joined(separator: "/")))
+        endpoint = try ServiceEndpoint(parsing: String(origin))
     } catch {
         fail("\(url) is not an http or https URL")
     }
@@ -167,7 +170,12 @@ func run() async -> Int32 {
     } catch {
         fail("\(error)")
     }
-    let transport = CurlTransport()
+    let transport: CurlTransport
+    do {
+        transport = try CurlTransport()
+    } catch {
+        fail("\(error)")
+    }
     let credentials: any CredentialProvider
     do {
         credentials = try await CredentialChain.resolve(settings: settings, transport: transport)

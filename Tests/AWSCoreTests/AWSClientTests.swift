@@ -14,14 +14,14 @@ struct AWSClientTests {
 
     func client(
         _ transport: ClosureTransport, service: AWSService = .sqs, maxAttempts: Int = 3, quota: RetryQuota = RetryQuota(),
-        sleeps: Mutex<[Duration]> = Mutex([])
+        sleeps: SleepRecorder = SleepRecorder()
     ) throws -> AWSClient {
         AWSClient(
             service: service, region: "us-east-1", endpoint: try ServiceEndpoint(parsing: "http://127.0.0.1:4566"),
             credentials: Self.credentials, transport: transport,
             retry: RetryStrategy(
                 maxAttempts: maxAttempts, quota: quota, jitter: { 0.5 },
-                sleep: { duration in sleeps.withLock { $0.append(duration) } }),
+                sleep: { duration in sleeps.record(duration) }),
             clock: Self.clock)
     }
 
@@ -62,7 +62,7 @@ struct AWSClientTests {
 
     @Test("A 503 is retried with full-jitter backoff until it succeeds")
     func retriesTransient() async throws {
-        let sleeps = Mutex<[Duration]>([])
+        let sleeps = SleepRecorder()
         let transport = ClosureTransport { _, index throws(HTTPError) in
             index < 2 ? Self.status(503, #"{"__type":"ServiceUnavailable","message":"busy"}"#) : Self.status(200, "{}")
         }
@@ -70,7 +70,7 @@ struct AWSClientTests {
         #expect(response.status == 200)
         #expect(transport.requests.count == 3)
         // rand 0.5 × min(2^(n-1) s, 20 s)
-        #expect(sleeps.withLock { $0 } == [.milliseconds(500), .seconds(1)])
+        #expect(sleeps.durations == [.milliseconds(500), .seconds(1)])
     }
 
     @Test("Throttling codes are retried; after the last attempt the typed error comes back")
@@ -163,4 +163,11 @@ struct AWSClientTests {
             #expect(text.contains("X-Amz-Signature=REDACTED"))
         }
     }
+}
+
+/// Records the backoff delays instead of sleeping.
+final class SleepRecorder: Sendable {
+    private let recorded = Mutex<[Duration]>([])
+    func record(_ duration: Duration) { recorded.withLock { $0.append(duration) } }
+    var durations: [Duration] { recorded.withLock { $0 } }
 }

@@ -206,12 +206,13 @@ package struct ContainerCredentialSource: Sendable {
                 throw AWSCredentialError(.unreadableFile, "\(error) (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
             }
             // The file may end with a newline; anything else with a line break is refused.
-            while authorization?.hasSuffix("\n") == true { authorization?.removeLast() }
+            while let last = authorization?.utf8.last, last == 0x0A || last == 0x0D { authorization?.removeLast() }
         } else {
             authorization = token
         }
         if let authorization {
-            guard !authorization.contains("\n"), !authorization.contains("\r") else {
+            // Byte-wise: "\r\n" is one Character, so String.contains("\n") would miss it.
+            guard !authorization.utf8.contains(0x0A), !authorization.utf8.contains(0x0D) else {
                 throw AWSCredentialError(.invalidResponse, "the container authorization token holds a line break")
             }
             headers.add("Authorization", authorization)
@@ -322,7 +323,7 @@ package struct WebIdentityCredentialSource: Sendable {
         }
         let form = [
             ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
-            ("RoleSessionName", sessionName), ("WebIdentityToken", token.filter { $0 != "\n" && $0 != "\r" }),
+            ("RoleSessionName", sessionName), ("WebIdentityToken", String(token.unicodeScalars.filter { $0 != "\n" && $0 != "\r" })),
         ].map { "\($0.0)=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
         let response: HTTPResponse
         do {
