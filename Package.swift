@@ -16,6 +16,8 @@ let package = Package(
     products: [
         .executable(name: "awssign", targets: ["awssign"]),
         .executable(name: "bench", targets: ["Bench"]),
+        .executable(name: "opensearch-standin", targets: ["opensearch-standin"]),
+        .executable(name: "probe-lambda", targets: ["probe-lambda"]),
     ],
     targets: [
         // MARK: System libraries
@@ -29,7 +31,6 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-
         /// Pins glibc symbol versions so static-stdlib binaries run on Lambda's glibc 2.34.
         .target(name: "CGlibcCompat"),
 
@@ -52,21 +53,59 @@ let package = Package(
             dependencies: ["AWSSigV4", "HTTPTransport", "JSONCodec", "XMLCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
+        /// S3, SQS, DynamoDB, SSM Parameter Store and OpenSearch, on `AWSClient`.
+        .target(
+            name: "AWSClients",
+            dependencies: ["AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "XMLCodec", "Primitives"],
+            swiftSettings: strictSettings
+        ),
+        /// The Lambda Runtime API loop, invocation context, SQS-of-S3 batches, replay, logs, metrics.
+        .target(
+            name: "LambdaRuntime",
+            dependencies: ["HTTPTransport", "JSONCodec", "Primitives"],
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: Stand-ins for local runs and tests (Foundation allowed: never in a Lambda binary)
+        /// A scripted HTTP/1.1 server on loopback.
+        .target(name: "LoopbackHTTP", swiftSettings: strictSettings),
+        /// A Lambda Runtime API on loopback that drives real bootstraps.
+        .target(
+            name: "RuntimeAPIStandIn",
+            dependencies: ["LoopbackHTTP", "JSONCodec", "Primitives"],
+            swiftSettings: strictSettings
+        ),
+        /// An OpenSearch-compatible server (the subset the pipeline uses), SigV4-checked, persistent.
+        .target(
+            name: "OpenSearchStandIn",
+            dependencies: ["LoopbackHTTP", "AWSSigV4", "JSONCodec", "Primitives"],
+            swiftSettings: strictSettings
+        ),
 
         // MARK: Executables
         /// `awssign`: sign and send an arbitrary request (like awscurl).
         .executableTarget(name: "awssign", dependencies: ["AWSCore", "CGlibcCompat"], swiftSettings: strictSettings),
+        /// `opensearch-standin`: the OpenSearch stand-in as a process.
+        .executableTarget(name: "opensearch-standin", dependencies: ["OpenSearchStandIn"], swiftSettings: strictSettings),
+        /// A minimal bootstrap with the handlers' set-up, for runtime tests and the cold-start benchmark.
+        .executableTarget(
+            name: "probe-lambda",
+            dependencies: ["LambdaRuntime", "AWSCore", "AWSClients", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
         /// `bench`: side-by-side benchmarks against the Python peers.
         .executableTarget(
             name: "Bench",
-            dependencies: ["AWSCore", "AWSSigV4", "HTTPTransport", "Primitives"],
+            dependencies: [
+                "AWSCore", "AWSSigV4", "AWSClients", "HTTPTransport", "Primitives", "LoopbackHTTP", "RuntimeAPIStandIn",
+            ],
             swiftSettings: strictSettings
         ),
 
         // MARK: Test support and tests
         .target(
             name: "TestSupport",
-            dependencies: ["Primitives", "HTTPTransport"],
+            dependencies: ["Primitives", "HTTPTransport", "LoopbackHTTP"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -79,12 +118,33 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTPTransportTests",
-            dependencies: ["HTTPTransport", "TestSupport"],
+            dependencies: ["HTTPTransport", "TestSupport", "LoopbackHTTP"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "AWSCoreTests",
-            dependencies: ["AWSCore", "TestSupport", "HTTPTransport", "AWSSigV4", "JSONCodec", "Primitives"],
+            dependencies: ["AWSCore", "TestSupport", "HTTPTransport", "AWSSigV4", "JSONCodec", "Primitives", "LoopbackHTTP"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AWSClientsTests",
+            dependencies: [
+                "AWSClients", "AWSCore", "TestSupport", "HTTPTransport", "AWSSigV4", "JSONCodec", "XMLCodec", "Primitives",
+                "OpenSearchStandIn", "LoopbackHTTP",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "OpenSearchStandInTests",
+            dependencies: ["OpenSearchStandIn", "AWSSigV4", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LambdaRuntimeTests",
+            dependencies: [
+                "LambdaRuntime", "RuntimeAPIStandIn", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport", "LoopbackHTTP",
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTransport
 import Synchronization
+import LoopbackHTTP
 import TestSupport
 import Testing
 

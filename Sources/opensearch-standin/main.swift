@@ -1,0 +1,1 @@
+print("opensearch-standin: not built yet")
