@@ -1,11 +1,11 @@
 /// Writing the SigV4 canonical request into one byte buffer. Header names, values and query pairs
 /// are first copied into a scratch buffer and addressed by ranges, so sorting moves small structs
 /// rather than strings.
-struct CanonicalRequestWriter {
+struct CanonicalRequestWriter: ~Copyable {
     /// The canonical request as it is written.
-    var out: [UInt8]
+    var out: ByteBuffer
     /// Header names and canonical values, then query keys and values, addressed by ranges.
-    private var scratch: [UInt8]
+    private var scratch: ByteBuffer
     private var headerEntries: [HeaderEntry] = []
     private var queryEntries: [QueryEntry] = []
     /// Where the signed-headers line lies in `out` once written.
@@ -23,10 +23,8 @@ struct CanonicalRequestWriter {
     }
 
     init(capacity: Int = 512) {
-        out = []
-        out.reserveCapacity(capacity)
-        scratch = []
-        scratch.reserveCapacity(256)
+        out = ByteBuffer(capacity: capacity)
+        scratch = ByteBuffer(capacity: 256)
         headerEntries.reserveCapacity(8)
     }
 
@@ -44,12 +42,15 @@ struct CanonicalRequestWriter {
     mutating func writePath(_ path: UnsafeBufferPointer<UInt8>, normalize: Bool, encode: Bool) {
         if path.isEmpty {
             out.append(slash)
-        } else if !normalize || !Self.needsNormalization(path) {
+        } else if normalize && Self.needsNormalization(path) {
+            writeNormalizedPath(path, encode: encode)
+        } else if encode {
+            out.reserve(path.count * 3)
             for byte in path {
-                if encode, byte != slash { appendEncoded(byte, to: &out) } else { out.append(byte) }
+                if byte == slash { out.appendReserved(byte) } else { appendEncodedReserved(byte, to: &out) }
             }
         } else {
-            writeNormalizedPath(path, encode: encode)
+            out.append(path)
         }
         out.append(newline)
     }
@@ -87,14 +88,17 @@ struct CanonicalRequestWriter {
                     var cut = out.count
                     while cut > base, out[cut - 1] != slash { cut -= 1 }
                     // Drop the separator before the segment too, unless it is the first one.
-                    out.removeSubrange((cut > base ? cut - 1 : base)...)
+                    out.truncate(to: cut > base ? cut - 1 : base)
                     kept -= 1
                 }
                 continue
             }
             if kept > 0 { out.append(slash) }
-            for byte in segment {
-                if encode { appendEncoded(byte, to: &out) } else { out.append(byte) }
+            if encode {
+                out.reserve(segment.count * 3)
+                for byte in segment { appendEncodedReserved(byte, to: &out) }
+            } else {
+                out.append(segment)
             }
             kept += 1
         }
@@ -123,9 +127,9 @@ struct CanonicalRequestWriter {
     }
 
     /// Adds one pair whose key and value are already in canonical (encoded) form.
-    mutating func addEncodedQueryPair(key: StaticString, value: (inout [UInt8]) -> Void) {
+    mutating func addEncodedQueryPair(key: StaticString, value: (inout ByteBuffer) -> Void) {
         let keyStart = scratch.count
-        key.withUTF8Buffer { scratch.append(contentsOf: $0) }
+        scratch.append(key)
         let valueStart = scratch.count
         value(&scratch)
         queryEntries.append(QueryEntry(key: keyStart..<valueStart, value: valueStart..<scratch.count))
@@ -134,23 +138,23 @@ struct CanonicalRequestWriter {
     /// Writes the sorted query (by key, then value) and its line break.
     mutating func writeQuery() {
         if queryEntries.count > 1 {
-            scratch.withUnsafeBufferPointer { bytes in
-                queryEntries.sort { lhs, rhs in
-                    let byKey = compare(bytes, lhs.key, rhs.key)
-                    return byKey != 0 ? byKey < 0 : compare(bytes, lhs.value, rhs.value) < 0
-                }
+            let bytes = scratch.base
+            queryEntries.sort { lhs, rhs in
+                let byKey = compareBytes(bytes, lhs.key, rhs.key)
+                return byKey != 0 ? byKey < 0 : compareBytes(bytes, lhs.value, rhs.value) < 0
             }
         }
         for (position, entry) in queryEntries.enumerated() {
             if position > 0 { out.append(UInt8(ascii: "&")) }
-            out.append(contentsOf: scratch[entry.key])
+            out.append(scratch.bytes(entry.key))
             out.append(UInt8(ascii: "="))
-            out.append(contentsOf: scratch[entry.value])
+            out.append(scratch.bytes(entry.value))
         }
         out.append(newline)
     }
 
-    private static func reencode(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    private static func reencode(_ text: UnsafeBufferPointer<UInt8>, to out: inout ByteBuffer) {
+        out.reserve(text.count * 3)
         var index = 0
         while index < text.count {
             var byte = text[index]
@@ -160,7 +164,7 @@ struct CanonicalRequestWriter {
                 byte = high << 4 | low
                 index += 2
             }
-            appendEncoded(byte, to: &out)
+            appendEncodedReserved(byte, to: &out)
             index += 1
         }
     }
@@ -171,30 +175,36 @@ struct CanonicalRequestWriter {
     /// trimmed with inner whitespace runs collapsed to one space.
     mutating func addHeader(name: String, value: String) {
         let nameStart = scratch.count
-        for byte in name.utf8 { scratch.append(asciiLowercased(byte)) }
+        withUTF8(name) { bytes in
+            scratch.reserve(bytes.count)
+            for byte in bytes { scratch.appendReserved(asciiLowercased(byte)) }
+        }
         let nameRange = nameStart..<scratch.count
-        if Self.isUnsigned(scratch[nameRange]) {
-            scratch.removeSubrange(nameRange)
+        if Self.isUnsigned(scratch.bytes(nameRange)) {
+            scratch.truncate(to: nameStart)
             return
         }
         let valueStart = scratch.count
-        var pendingSpace = false
-        for byte in value.utf8 {
-            if isHeaderWhitespace(byte) {
-                pendingSpace = scratch.count > valueStart
-            } else {
-                if pendingSpace { scratch.append(UInt8(ascii: " ")) }
-                pendingSpace = false
-                scratch.append(byte)
+        withUTF8(value) { bytes in
+            scratch.reserve(bytes.count)
+            var pendingSpace = false
+            for byte in bytes {
+                if isHeaderWhitespace(byte) {
+                    pendingSpace = scratch.count > valueStart
+                } else {
+                    if pendingSpace { scratch.appendReserved(UInt8(ascii: " ")) }
+                    pendingSpace = false
+                    scratch.appendReserved(byte)
+                }
             }
         }
         headerEntries.append(HeaderEntry(name: nameRange, value: valueStart..<scratch.count, order: headerEntries.count))
     }
 
     /// Adds a header the signer itself supplies (name already lower-case, value already canonical).
-    mutating func addCanonicalHeader(name: StaticString, value: (inout [UInt8]) -> Void) {
+    mutating func addCanonicalHeader(name: StaticString, value: (inout ByteBuffer) -> Void) {
         let nameStart = scratch.count
-        name.withUTF8Buffer { scratch.append(contentsOf: $0) }
+        scratch.append(name)
         let valueStart = scratch.count
         value(&scratch)
         headerEntries.append(
@@ -204,36 +214,40 @@ struct CanonicalRequestWriter {
 
     /// Whether a header with this lower-case name has been added.
     func hasHeader(_ name: StaticString) -> Bool {
-        name.withUTF8Buffer { wanted in
-            headerEntries.contains { scratch[$0.name].elementsEqual(wanted) }
+        let wanted = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        for entry in headerEntries where entry.name.count == wanted.count {
+            if scratch.bytes(entry.name).elementsEqual(wanted) { return true }
         }
+        return false
     }
 
     /// Sorts the headers by name (repeats keep their order). Call once all headers are added.
     mutating func sortHeaders() {
         guard headerEntries.count > 1 else { return }
-        scratch.withUnsafeBufferPointer { bytes in
-            headerEntries.sort { lhs, rhs in
-                let byName = compare(bytes, lhs.name, rhs.name)
-                return byName != 0 ? byName < 0 : lhs.order < rhs.order
-            }
+        let bytes = scratch.base
+        headerEntries.sort { lhs, rhs in
+            let byName = compareBytes(bytes, lhs.name, rhs.name)
+            return byName != 0 ? byName < 0 : lhs.order < rhs.order
         }
     }
 
     /// Appends the signed-header list (`a;b;c`) to `buffer`, percent-encoding the `;` separators
     /// when `encodeSeparators` (for `X-Amz-SignedHeaders` in a query).
-    func appendSignedHeaderList(to buffer: inout [UInt8], encodeSeparators: Bool) {
+    func appendSignedHeaderList(to buffer: inout ByteBuffer, encodeSeparators: Bool) {
+        Self.appendSignedHeaderList(headerEntries, names: scratch, to: &buffer, encodeSeparators: encodeSeparators)
+    }
+
+    private static func appendSignedHeaderList(
+        _ headerEntries: [HeaderEntry], names scratch: borrowing ByteBuffer, to buffer: inout ByteBuffer,
+        encodeSeparators: Bool
+    ) {
         var previous: Range<Int>? = nil
         for entry in headerEntries {
-            if let previous, scratch[previous].elementsEqual(scratch[entry.name]) { continue }
+            if let previous, scratch.equal(previous, entry.name) { continue }
             if previous != nil {
-                if encodeSeparators {
-                    buffer.append(contentsOf: [UInt8(ascii: "%"), UInt8(ascii: "3"), UInt8(ascii: "B")])
-                } else {
-                    buffer.append(UInt8(ascii: ";"))
-                }
+                if encodeSeparators { buffer.append("%3B") } else { buffer.append(UInt8(ascii: ";")) }
             }
-            buffer.append(contentsOf: scratch[entry.name])
+            buffer.append(scratch.bytes(entry.name))
             previous = entry.name
         }
     }
@@ -242,37 +256,40 @@ struct CanonicalRequestWriter {
     mutating func writeHeaders() {
         var previous: Range<Int>? = nil
         for entry in headerEntries {
-            if let previous, scratch[previous].elementsEqual(scratch[entry.name]) {
+            if let previous, scratch.equal(previous, entry.name) {
                 out.append(UInt8(ascii: ","))
             } else {
                 if previous != nil { out.append(newline) }
-                out.append(contentsOf: scratch[entry.name])
+                out.append(scratch.bytes(entry.name))
                 out.append(UInt8(ascii: ":"))
             }
-            out.append(contentsOf: scratch[entry.value])
+            out.append(scratch.bytes(entry.value))
             previous = entry.name
         }
         if previous != nil { out.append(newline) }
         out.append(newline)
         let start = out.count
-        appendSignedHeaderList(to: &out, encodeSeparators: false)
+        Self.appendSignedHeaderList(headerEntries, names: scratch, to: &out, encodeSeparators: false)
         signedHeaders = start..<out.count
         out.append(newline)
     }
 
     mutating func writePayload(_ payload: PayloadSigning) {
-        out.append(contentsOf: payload.canonicalValue.utf8)
+        payload.append(to: &out)
     }
 
     /// Headers SigV4 never signs: hop-by-hop headers and ones a proxy or client may rewrite
     /// (the same list as botocore's `SIGNED_HEADERS_BLACKLIST`, plus `authorization`).
-    private static let unsignedHeaders: [[UInt8]] = [
+    private static let unsignedHeaders: [StaticString] = [
         "authorization", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
         "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
-    ].map { Array($0.utf8) }
+    ]
 
-    private static func isUnsigned(_ name: ArraySlice<UInt8>) -> Bool {
-        unsignedHeaders.contains { $0.count == name.count && $0.elementsEqual(name) }
+    private static func isUnsigned(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        for unsigned in unsignedHeaders where unsigned.utf8CodeUnitCount == name.count {
+            if UnsafeBufferPointer(start: unsigned.utf8Start, count: name.count).elementsEqual(name) { return true }
+        }
+        return false
     }
 }
 
@@ -282,7 +299,7 @@ let newline = UInt8(ascii: "\n")
 let slash = UInt8(ascii: "/")
 let dot = UInt8(ascii: ".")
 
-private let upperHexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
+private let upperHexDigits: StaticString = "0123456789ABCDEF"
 
 /// `A-Z a-z 0-9 - . _ ~`.
 @inline(__always)
@@ -291,21 +308,33 @@ func isUnreserved(_ byte: UInt8) -> Bool {
         || byte == dot || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
 }
 
-/// Appends `byte` as is when unreserved, else as `%XX` (upper-case hex).
+/// Appends `byte` as is when unreserved, else as `%XX` (upper-case hex); the caller has reserved
+/// three bytes.
 @inline(__always)
-func appendEncoded(_ byte: UInt8, to out: inout [UInt8]) {
+func appendEncodedReserved(_ byte: UInt8, to out: inout ByteBuffer) {
     if isUnreserved(byte) {
-        out.append(byte)
+        out.appendReserved(byte)
     } else {
-        out.append(UInt8(ascii: "%"))
-        out.append(upperHexDigits[Int(byte >> 4)])
-        out.append(upperHexDigits[Int(byte & 0x0f)])
+        out.appendReserved(UInt8(ascii: "%"))
+        out.appendReserved(upperHexDigits.utf8Start[Int(byte >> 4)])
+        out.appendReserved(upperHexDigits.utf8Start[Int(byte & 0x0f)])
     }
 }
 
 /// Appends every byte of `text` percent-encoded with the unreserved set.
-func appendEncoded(_ text: String, to out: inout [UInt8]) {
-    for byte in text.utf8 { appendEncoded(byte, to: &out) }
+func appendEncoded(_ text: String, to out: inout ByteBuffer) {
+    withUTF8(text) { bytes in
+        out.reserve(bytes.count * 3)
+        for byte in bytes { appendEncodedReserved(byte, to: &out) }
+    }
+}
+
+/// Calls `body` with the UTF-8 of `text`, in place when the string is contiguous.
+@inline(__always)
+func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+    var copy = text
+    return copy.withUTF8(body)
 }
 
 @inline(__always)
@@ -320,18 +349,4 @@ private func hexValue(_ byte: UInt8) -> UInt8? {
 @inline(__always)
 private func isHeaderWhitespace(_ byte: UInt8) -> Bool {
     byte == UInt8(ascii: " ") || (byte >= 0x09 && byte <= 0x0d)
-}
-
-/// Byte-wise comparison of two ranges of `bytes`: negative, zero or positive.
-@inline(__always)
-private func compare(_ bytes: UnsafeBufferPointer<UInt8>, _ lhs: Range<Int>, _ rhs: Range<Int>) -> Int {
-    let length = min(lhs.count, rhs.count)
-    var index = 0
-    while index < length {
-        let l = bytes[lhs.lowerBound + index]
-        let r = bytes[rhs.lowerBound + index]
-        if l != r { return Int(l) - Int(r) }
-        index += 1
-    }
-    return lhs.count - rhs.count
 }

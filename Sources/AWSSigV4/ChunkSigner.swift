@@ -35,12 +35,12 @@ package struct ChunkSigner: Sendable, CustomStringConvertible {
         keyCache: SigningKeyCache
     ) {
         key = keyCache.key(secret: credentials.secretAccessKey, date: date, region: region, service: service)
-        let components = date.components
+        let amzDate = AmzDate(date)
         var prefix = [UInt8]()
-        appendStatic("AWS4-HMAC-SHA256-PAYLOAD\n", to: &prefix)
-        appendAmzDate(components, to: &prefix)
+        prefix.append("AWS4-HMAC-SHA256-PAYLOAD\n")
+        amzDate.append(to: &prefix)
         prefix.append(newline)
-        appendScope(components, region: region, service: service, encodeSlashes: false, to: &prefix)
+        CredentialScope(amzDate: amzDate, region: region, service: service).append(to: &prefix, separator: "/")
         prefix.append(newline)
         self.prefix = prefix
         previousSignature = seedSignature
@@ -55,9 +55,9 @@ package struct ChunkSigner: Sendable, CustomStringConvertible {
         var out = [UInt8]()
         out.reserveCapacity(90)
         appendHexLength(chunk.count, to: &out)
-        appendStatic(";chunk-signature=", to: &out)
+        out.append(";chunk-signature=")
         signature.appendHex(to: &out)
-        appendStatic("\r\n", to: &out)
+        out.append("\r\n")
         return out
     }
 
@@ -67,14 +67,14 @@ package struct ChunkSigner: Sendable, CustomStringConvertible {
         var out = bytes.withUnsafeBytes { header(for: $0) }
         out.reserveCapacity(out.count + bytes.count + 2)
         out.append(contentsOf: bytes)
-        appendStatic("\r\n", to: &out)
+        out.append("\r\n")
         return out
     }
 
     /// Signs the closing empty chunk and returns it framed: `0;chunk-signature=SIG\r\n\r\n`.
     package mutating func finalChunk() -> [UInt8] {
         var out = header(for: UnsafeRawBufferPointer(start: nil, count: 0))
-        appendStatic("\r\n", to: &out)
+        out.append("\r\n")
         return out
     }
 
@@ -116,7 +116,7 @@ package struct ChunkSigner: Sendable, CustomStringConvertible {
 
     private func appendHexLength(_ length: Int, to out: inout [UInt8]) {
         if length >= 16 { appendHexLength(length >> 4, to: &out) }
-        out.append(lowerHexDigits[length & 0x0f])
+        out.append(lowerHexDigits.utf8Start[length & 0x0f])
     }
 }
 

@@ -46,18 +46,21 @@ package struct SHA256Digest: Sendable, Hashable, CustomStringConvertible {
 
     /// Appends the lower-case hex form to `out` without creating a `String`.
     @inline(__always)
-    func appendHex(to out: inout [UInt8]) {
-        withUnsafeBytes { raw in
-            for byte in raw {
-                out.append(lowerHexDigits[Int(byte >> 4)])
-                out.append(lowerHexDigits[Int(byte & 0x0f)])
+    func appendHex(to out: inout some ByteSink & ~Copyable) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { text in
+            withUnsafeBytes { raw in
+                for (index, byte) in raw.enumerated() {
+                    text[2 * index] = lowerHexDigits.utf8Start[Int(byte >> 4)]
+                    text[2 * index + 1] = lowerHexDigits.utf8Start[Int(byte & 0x0f)]
+                }
             }
+            out.append(UnsafeRawBufferPointer(text))
         }
     }
 }
 
 /// `0-9a-f`, for writing hex straight into a byte buffer.
-@usableFromInline let lowerHexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+let lowerHexDigits: StaticString = "0123456789abcdef"
 
 /// Incremental SHA-256 over libcrypto's block function. A value type: copying it forks the hash
 /// state, which is how HMAC reuses its pre-keyed states and how a body hash can be peeked at.
@@ -94,6 +97,7 @@ package struct SHA256: Sendable {
 
     /// The digest of everything added so far. The hash itself is left untouched, so it may be
     /// updated further.
+    @inline(__always)
     package func finalize() -> SHA256Digest {
         var copy = context
         var digest = SHA256Digest()
@@ -103,19 +107,13 @@ package struct SHA256: Sendable {
         return digest
     }
 
-    /// The digest of `bytes` in one call.
+    /// The digest of `bytes` in one call. (The low-level calls, not libcrypto's one-shot
+    /// `SHA256()`, which in OpenSSL 3 fetches an EVP implementation under a lock on every call.)
+    @inline(__always)
     package static func hash(_ bytes: UnsafeRawBufferPointer) -> SHA256Digest {
-        var digest = SHA256Digest()
-        digest.withUnsafeMutableBytes { out in
-            let md = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            if let base = bytes.baseAddress {
-                _ = CCrypto.SHA256(base.assumingMemoryBound(to: UInt8.self), bytes.count, md)
-            } else {
-                var empty: UInt8 = 0
-                _ = CCrypto.SHA256(&empty, 0, md)
-            }
-        }
-        return digest
+        var hash = SHA256()
+        hash.update(bytes)
+        return hash.finalize()
     }
 
     /// The digest of a byte collection in one call.

@@ -86,23 +86,19 @@ package struct SigV4Signer: Sendable, CustomStringConvertible {
         if request.headers.contains(where: { Self.isReplacedHeader($0.name, token: token != nil, contentSHA256: sendContentSHA256) }) {
             request.headers.removeAll { Self.isReplacedHeader($0.name, token: token != nil, contentSHA256: sendContentSHA256) }
         }
-        let components = date.components
+        let amzDate = AmzDate(date)
         let signedToken = options.omitSessionTokenFromSignature ? nil : token
         let result = try signature(
-            method: request.method, url: request.url, headers: request.headers, date: date, components: components,
+            method: request.method, url: request.url, headers: request.headers, date: date, amzDate: amzDate,
             payload: payload, credentials: credentials, query: nil
         ) { writer in
-            writer.addCanonicalHeader(name: "x-amz-date") { appendAmzDate(components, to: &$0) }
-            if let signedToken { writer.addCanonicalHeader(name: "x-amz-security-token") { $0.append(contentsOf: signedToken.utf8) } }
-            if sendContentSHA256 {
-                writer.addCanonicalHeader(name: "x-amz-content-sha256") { $0.append(contentsOf: payload.canonicalValue.utf8) }
-            }
+            writer.addCanonicalHeader(name: "x-amz-date") { amzDate.append(to: &$0) }
+            if let signedToken { writer.addCanonicalHeader(name: "x-amz-security-token") { $0.append(utf8: signedToken) } }
+            if sendContentSHA256 { writer.addCanonicalHeader(name: "x-amz-content-sha256") { payload.append(to: &$0) } }
         }
+        request.headers.reserveCapacity(request.headers.count + 4)
         if let token { request.headers.append((name: "X-Amz-Security-Token", value: token)) }
-        var amzDate = [UInt8]()
-        amzDate.reserveCapacity(16)
-        appendAmzDate(components, to: &amzDate)
-        request.headers.append((name: "X-Amz-Date", value: String(decoding: amzDate, as: UTF8.self)))
+        request.headers.append((name: "X-Amz-Date", value: amzDate.string))
         if sendContentSHA256 { request.headers.append((name: "x-amz-content-sha256", value: payload.canonicalValue)) }
         request.headers.append((name: "Authorization", value: result.authorization(accessKeyId: credentials.accessKeyId)))
         return result
@@ -152,49 +148,47 @@ package struct SigV4Signer: Sendable, CustomStringConvertible {
             throw SigV4Error(.invalidExpiry, "a presigned URL must expire in 1 to \(Self.maximumExpiry) seconds")
         }
         let payload = payload ?? (options.alwaysSignContentSHA256 ? .unsigned : .emptyBody)
-        let components = date.components
+        let amzDate = AmzDate(date)
         let signedToken = options.omitSessionTokenFromSignature ? nil : credentials.sessionToken
         let query = QueryAuthorization(
             accessKeyId: credentials.accessKeyId, expires: expires, sessionToken: signedToken
         )
         let result = try signature(
-            method: request.method, url: request.url, headers: request.headers, date: date, components: components,
+            method: request.method, url: request.url, headers: request.headers, date: date, amzDate: amzDate,
             payload: payload, credentials: credentials, query: query
         ) { _ in }
+        let scope = CredentialScope(amzDate: amzDate, region: region, service: service)
 
-        var out = [UInt8]()
-        out.reserveCapacity(request.url.utf8.count + 512)
-        var url = request.url
-        url.withUTF8 { bytes in
+        var out = ByteBuffer(capacity: request.url.utf8.count + 512)
+        withUTF8(request.url) { bytes in
             // Up to any fragment; the URL parsed once already, so only the separator is looked for.
-            var end = bytes.count
-            if let hash = bytes.firstIndex(of: UInt8(ascii: "#")) { end = hash }
-            out.append(contentsOf: bytes[..<end])
+            let end = bytes.firstIndex(of: UInt8(ascii: "#")) ?? bytes.count
+            out.append(UnsafeBufferPointer(rebasing: bytes[..<end]))
             if let question = bytes[..<end].firstIndex(of: UInt8(ascii: "?")) {
                 if question + 1 < end, bytes[end - 1] != UInt8(ascii: "&") { out.append(UInt8(ascii: "&")) }
             } else {
                 out.append(UInt8(ascii: "?"))
             }
         }
-        appendStatic("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=", to: &out)
+        out.append("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=")
         appendEncoded(credentials.accessKeyId, to: &out)
-        appendStatic("%2F", to: &out)
-        appendScope(components, region: region, service: service, encodeSlashes: true, to: &out)
-        appendStatic("&X-Amz-Date=", to: &out)
-        appendAmzDate(components, to: &out)
-        appendStatic("&X-Amz-SignedHeaders=", to: &out)
-        out.append(contentsOf: result.canonicalRequestBytes[result.signedHeadersRange].lazy.flatMap { byte in
-            byte == UInt8(ascii: ";") ? [UInt8(ascii: "%"), UInt8(ascii: "3"), UInt8(ascii: "B")] : [byte]
-        })
-        appendStatic("&X-Amz-Expires=", to: &out)
-        appendDecimal(expires, to: &out)
+        out.append("%2F")
+        scope.append(to: &out, separator: "%2F")
+        out.append("&X-Amz-Date=")
+        amzDate.append(to: &out)
+        out.append("&X-Amz-SignedHeaders=")
+        for byte in result.canonicalRequestBytes[result.signedHeadersRange] {
+            if byte == UInt8(ascii: ";") { out.append("%3B") } else { out.append(byte) }
+        }
+        out.append("&X-Amz-Expires=")
+        out.append(decimal: expires)
         if let token = credentials.sessionToken {
-            appendStatic("&X-Amz-Security-Token=", to: &out)
+            out.append("&X-Amz-Security-Token=")
             appendEncoded(token, to: &out)
         }
-        appendStatic("&X-Amz-Signature=", to: &out)
+        out.append("&X-Amz-Signature=")
         result.signatureDigest.appendHex(to: &out)
-        return (String(decoding: out, as: UTF8.self), result)
+        return (String(decoding: out.allBytes, as: UTF8.self), result)
     }
 
     /// The parameters query signing adds to the canonical query.
@@ -212,17 +206,17 @@ package struct SigV4Signer: Sendable, CustomStringConvertible {
         url: String,
         headers: [(name: String, value: String)],
         date: Timestamp,
-        components: Timestamp.Components,
+        amzDate: AmzDate,
         payload: PayloadSigning,
         credentials: AWSCredentials,
         query: QueryAuthorization?,
         addHeaders: (inout CanonicalRequestWriter) -> Void
     ) throws(SigV4Error) -> SigningResult {
         var writer = CanonicalRequestWriter()
-        var url = url
-        let parsed: Result<Void, SigV4Error> = url.withUTF8 { bytes in
+        let scope = CredentialScope(amzDate: amzDate, region: region, service: service)
+        let parsed: SigV4Error? = withUTF8(url) { bytes in
             let parts: URLParts
-            do throws(SigV4Error) { parts = try URLParts(bytes) } catch { return .failure(error) }
+            do throws(SigV4Error) { parts = try URLParts(bytes) } catch { return error }
             for header in headers { writer.addHeader(name: header.name, value: header.value) }
             if !writer.hasHeader("host") {
                 writer.addCanonicalHeader(name: "host") { parts.appendCanonicalHost(from: bytes, to: &$0) }
@@ -237,35 +231,36 @@ package struct SigV4Signer: Sendable, CustomStringConvertible {
                 encode: options.doubleEncodePath
             )
             if let range = parts.query { writer.addQuery(UnsafeBufferPointer(rebasing: bytes[range])) }
-            return .success(())
+            return nil
         }
-        try parsed.get()
+        if let parsed { throw parsed }
         if let query {
-            writer.addEncodedQueryPair(key: "X-Amz-Algorithm") { appendStatic("AWS4-HMAC-SHA256", to: &$0) }
+            writer.addEncodedQueryPair(key: "X-Amz-Algorithm") { $0.append("AWS4-HMAC-SHA256") }
             writer.addEncodedQueryPair(key: "X-Amz-Credential") { out in
                 appendEncoded(query.accessKeyId, to: &out)
-                appendStatic("%2F", to: &out)
-                appendScope(components, region: region, service: service, encodeSlashes: true, to: &out)
+                out.append("%2F")
+                scope.append(to: &out, separator: "%2F")
             }
-            writer.addEncodedQueryPair(key: "X-Amz-Date") { appendAmzDate(components, to: &$0) }
-            writer.addEncodedQueryPair(key: "X-Amz-Expires") { appendDecimal(query.expires, to: &$0) }
+            writer.addEncodedQueryPair(key: "X-Amz-Date") { amzDate.append(to: &$0) }
+            writer.addEncodedQueryPair(key: "X-Amz-Expires") { $0.append(decimal: query.expires) }
             if let token = query.sessionToken {
                 writer.addEncodedQueryPair(key: "X-Amz-Security-Token") { appendEncoded(token, to: &$0) }
             }
-            var signedHeaderList = [UInt8]()
+            var signedHeaderList = ByteBuffer(capacity: 64)
             writer.appendSignedHeaderList(to: &signedHeaderList, encodeSeparators: true)
-            writer.addEncodedQueryPair(key: "X-Amz-SignedHeaders") { $0.append(contentsOf: signedHeaderList) }
+            writer.addEncodedQueryPair(key: "X-Amz-SignedHeaders") { $0.append(signedHeaderList.allBytes) }
         }
         writer.writeQuery()
         writer.writeHeaders()
         writer.writePayload(payload)
 
         let key = keyCache.key(secret: credentials.secretAccessKey, date: date, region: region, service: service)
-        let toSign = stringToSign(canonicalRequest: writer.out, components: components, region: region, service: service)
-        let signature = key.authenticate(toSign)
+        let signature = scope.withStringToSign(canonicalRequestHash: SHA256.hash(writer.out.allBytes)) {
+            key.authenticate($0)
+        }
         return SigningResult(
-            canonicalRequestBytes: writer.out, signedHeadersRange: writer.signedHeaders, signatureDigest: signature,
-            date: date, region: region, service: service
+            canonicalRequestBytes: writer.out.array, signedHeadersRange: writer.signedHeaders,
+            signatureDigest: signature, date: date, region: region, service: service
         )
     }
 }
@@ -288,92 +283,117 @@ package struct SigningResult: Sendable {
     package var signedHeaders: String { String(decoding: canonicalRequestBytes[signedHeadersRange], as: UTF8.self) }
     /// `<yyyymmdd>/<region>/<service>/aws4_request`.
     package var credentialScope: String {
-        var out = [UInt8]()
-        appendScope(date.components, region: region, service: service, encodeSlashes: false, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        var out = ByteBuffer(capacity: 64)
+        scope.append(to: &out, separator: "/")
+        return String(decoding: out.allBytes, as: UTF8.self)
     }
+
     package var stringToSign: String {
-        let bytes = AWSSigV4.stringToSign(
-            canonicalRequest: canonicalRequestBytes, components: date.components, region: region, service: service
-        )
-        return String(decoding: bytes, as: UTF8.self)
+        scope.withStringToSign(canonicalRequestHash: SHA256.hash(canonicalRequestBytes)) {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
+
+    private var scope: CredentialScope { CredentialScope(amzDate: AmzDate(date), region: region, service: service) }
 
     /// The `Authorization` header value.
     package func authorization(accessKeyId: String) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(120 + accessKeyId.utf8.count + region.utf8.count + service.utf8.count + signedHeadersRange.count)
-        appendStatic("AWS4-HMAC-SHA256 Credential=", to: &out)
-        out.append(contentsOf: accessKeyId.utf8)
-        out.append(slash)
-        appendScope(date.components, region: region, service: service, encodeSlashes: false, to: &out)
-        appendStatic(", SignedHeaders=", to: &out)
-        out.append(contentsOf: canonicalRequestBytes[signedHeadersRange])
-        appendStatic(", Signature=", to: &out)
-        signatureDigest.appendHex(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        let scope = self.scope
+        let length = 28 + accessKeyId.utf8.count + 1 + scope.length + 16 + signedHeadersRange.count + 12 + 64
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var out = ByteCursor(buffer)
+            out.append("AWS4-HMAC-SHA256 Credential=")
+            out.append(utf8: accessKeyId)
+            out.append(slash)
+            scope.append(to: &out, separator: "/")
+            out.append(", SignedHeaders=")
+            canonicalRequestBytes.withUnsafeBytes { out.append(UnsafeRawBufferPointer(rebasing: $0[signedHeadersRange])) }
+            out.append(", Signature=")
+            signatureDigest.appendHex(to: &out)
+            return out.count
+        }
     }
 }
 
-// MARK: - Date and text helpers
+/// The signing time as SigV4 writes it, `yyyymmddThhmmssZ`: 16 bytes kept inline.
+struct AmzDate {
+    private var storage: (UInt64, UInt64) = (0, 0)
 
-/// `AWS4-HMAC-SHA256\n<amz-date>\n<scope>\n<hex sha256(canonical request)>`.
-func stringToSign(canonicalRequest: [UInt8], components: Timestamp.Components, region: String, service: String) -> [UInt8] {
-    var out = [UInt8]()
-    out.reserveCapacity(160)
-    appendStatic("AWS4-HMAC-SHA256\n", to: &out)
-    appendAmzDate(components, to: &out)
-    out.append(newline)
-    appendScope(components, region: region, service: service, encodeSlashes: false, to: &out)
-    out.append(newline)
-    SHA256.hash(canonicalRequest).appendHex(to: &out)
-    return out
-}
+    init(_ date: Timestamp) {
+        let c = date.components
+        withUnsafeMutableBytes(of: &storage) { raw in
+            var index = 0
+            func put(_ value: Int, width: Int) {
+                var rest = value
+                for position in stride(from: index + width - 1, through: index, by: -1) {
+                    raw[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                    rest /= 10
+                }
+                index += width
+            }
+            put(c.year, width: 4)
+            put(c.month, width: 2)
+            put(c.day, width: 2)
+            raw[8] = UInt8(ascii: "T")
+            index = 9
+            put(c.hour, width: 2)
+            put(c.minute, width: 2)
+            put(c.second, width: 2)
+            raw[15] = UInt8(ascii: "Z")
+        }
+    }
 
-/// `<yyyymmdd>/<region>/<service>/aws4_request`, with `%2F` for `/` when `encodeSlashes`.
-func appendScope(
-    _ components: Timestamp.Components, region: String, service: String, encodeSlashes: Bool, to out: inout [UInt8]
-) {
-    let separator: StaticString = encodeSlashes ? "%2F" : "/"
-    appendDateStamp(components, to: &out)
-    appendStatic(separator, to: &out)
-    out.append(contentsOf: region.utf8)
-    appendStatic(separator, to: &out)
-    out.append(contentsOf: service.utf8)
-    appendStatic(separator, to: &out)
-    appendStatic("aws4_request", to: &out)
-}
+    /// All 16 bytes.
+    @inline(__always)
+    func append(to out: inout some ByteSink & ~Copyable) {
+        withUnsafeBytes(of: storage) { out.append($0) }
+    }
 
-/// `yyyymmdd`.
-func appendDateStamp(_ c: Timestamp.Components, to out: inout [UInt8]) {
-    appendDigits(c.year, width: 4, to: &out)
-    appendDigits(c.month, width: 2, to: &out)
-    appendDigits(c.day, width: 2, to: &out)
-}
+    /// `yyyymmdd`, the first 8 bytes.
+    @inline(__always)
+    func appendDateStamp(to out: inout some ByteSink & ~Copyable) {
+        withUnsafeBytes(of: storage) { out.append(UnsafeRawBufferPointer(rebasing: $0[0..<8])) }
+    }
 
-/// `yyyymmddThhmmssZ`, the form of `X-Amz-Date`.
-func appendAmzDate(_ c: Timestamp.Components, to out: inout [UInt8]) {
-    appendDateStamp(c, to: &out)
-    out.append(UInt8(ascii: "T"))
-    appendDigits(c.hour, width: 2, to: &out)
-    appendDigits(c.minute, width: 2, to: &out)
-    appendDigits(c.second, width: 2, to: &out)
-    out.append(UInt8(ascii: "Z"))
-}
-
-@inline(__always)
-private func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
-    var divisor = 1
-    for _ in 1..<width { divisor *= 10 }
-    var rest = value
-    while divisor > 0 {
-        out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest / divisor % 10))
-        rest %= divisor
-        divisor /= 10
+    var string: String {
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            withUnsafeBytes(of: storage) { buffer.baseAddress!.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: 16) }
+            return 16
+        }
     }
 }
 
-@inline(__always)
-func appendStatic(_ text: StaticString, to out: inout [UInt8]) {
-    text.withUTF8Buffer { out.append(contentsOf: $0) }
+/// `<yyyymmdd>/<region>/<service>/aws4_request` and the string to sign built on it.
+struct CredentialScope {
+    var amzDate: AmzDate
+    var region: String
+    var service: String
+
+    /// The length with `/` separators.
+    var length: Int { 8 + 1 + region.utf8.count + 1 + service.utf8.count + 1 + 12 }
+
+    func append(to out: inout some ByteSink & ~Copyable, separator: StaticString) {
+        amzDate.appendDateStamp(to: &out)
+        out.append(separator)
+        out.append(utf8: region)
+        out.append(separator)
+        out.append(utf8: service)
+        out.append(separator)
+        out.append("aws4_request")
+    }
+
+    /// Calls `body` with `AWS4-HMAC-SHA256\n<amz-date>\n<scope>\n<hex hash>`, built on the stack.
+    func withStringToSign<R>(canonicalRequestHash: SHA256Digest, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let length = 17 + 16 + 1 + self.length + 1 + 64
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
+            var out = ByteCursor(buffer)
+            out.append("AWS4-HMAC-SHA256\n")
+            amzDate.append(to: &out)
+            out.append(newline)
+            append(to: &out, separator: "/")
+            out.append(newline)
+            canonicalRequestHash.appendHex(to: &out)
+            return body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: out.count))
+        }
+    }
 }

@@ -42,6 +42,15 @@ package enum PayloadSigning: Sendable, Hashable {
         .hash(SHA256.hash(body).hex)
     }
 
+    /// Appends `canonicalValue` without creating a `String` for the fixed ones.
+    func append(to out: inout some ByteSink & ~Copyable) {
+        switch self {
+        case .hash(let hex): out.append(utf8: hex)
+        case .unsigned: out.append("UNSIGNED-PAYLOAD")
+        case .streaming: out.append("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        }
+    }
+
     /// The text the canonical request ends with.
     package var canonicalValue: String {
         switch self {

@@ -49,7 +49,7 @@ package final class SigningKeyCache: Sendable, CustomStringConvertible, CustomRe
         var material = Array("AWS4".utf8)
         material.append(contentsOf: secret.utf8)
         var dateStamp = [UInt8]()
-        appendDateStamp(date.components, to: &dateStamp)
+        AmzDate(date).appendDateStamp(to: &dateStamp)
         let kDate = HMACSHA256Key(material).authenticate(dateStamp)
         for index in material.indices { material[index] = 0 }
         let kRegion = HMACSHA256Key(kDate).authenticate(region)

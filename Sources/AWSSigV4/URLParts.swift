@@ -77,11 +77,12 @@ struct URLParts {
     }
 
     /// Appends the `host` header value: the host in lower case, plus `:port` when not the default.
-    func appendCanonicalHost(from url: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        for byte in url[host] { out.append(asciiLowercased(byte)) }
+    func appendCanonicalHost(from url: UnsafeBufferPointer<UInt8>, to out: inout ByteBuffer) {
+        out.reserve(host.count)
+        for byte in url[host] { out.appendReserved(asciiLowercased(byte)) }
         if let explicitPort {
             out.append(UInt8(ascii: ":"))
-            appendDecimal(explicitPort, to: &out)
+            out.append(decimal: explicitPort)
         }
     }
 
@@ -103,10 +104,4 @@ private func isSchemeByte(_ byte: UInt8) -> Bool {
 @inline(__always)
 private func isAuthorityTerminator(_ byte: UInt8) -> Bool {
     byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")
-}
-
-/// Appends a non-negative integer in decimal.
-func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-    if value >= 10 { appendDecimal(value / 10, to: &out) }
-    out.append(UInt8(ascii: "0") + UInt8(value % 10))
 }
