@@ -220,7 +220,6 @@ struct CurlTransportConnectionTests {
         }
         defer { server.stop() }
         let transport = try CurlTransport()
-        let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<16 {
                 group.addTask {
@@ -230,10 +229,9 @@ struct CurlTransportConnectionTests {
             }
             for try await _ in group {}
         }
-        let elapsed = ContinuousClock.now - started
+        // All 16 were held by the server at the same moment: they were in flight together.
         #expect(server.maxRequestsInFlight == 16)
         #expect(server.maxOpenConnections == 16)
-        #expect(elapsed < .milliseconds(16 * 200 / 2))
 
         // The connections stay cached: a second wave opens no new ones.
         try await withThrowingTaskGroup(of: Void.self) { group in
