@@ -59,6 +59,8 @@ let package = Package(
             dependencies: ["AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "XMLCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
+        /// The pipeline's settings: environment variables, the dataset catalog, key patterns, index names.
+        .target(name: "PipelineSettings", dependencies: ["JSONCodec", "Primitives"], swiftSettings: strictSettings),
         /// The Lambda Runtime API loop, invocation context, SQS-of-S3 batches, replay, logs, metrics.
         .target(
             name: "LambdaRuntime",
@@ -138,6 +140,12 @@ let package = Package(
         .testTarget(
             name: "OpenSearchStandInTests",
             dependencies: ["OpenSearchStandIn", "AWSSigV4", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PipelineSettingsTests",
+            dependencies: ["PipelineSettings", "JSONCodec", "Primitives"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(
