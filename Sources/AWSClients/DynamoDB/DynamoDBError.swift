@@ -79,7 +79,7 @@ package enum DynamoDBError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Turns a service error into the typed cases where one fits.
-    static func from(_ error: AWSError) -> DynamoDBError {
+    package static func from(_ error: AWSError) -> DynamoDBError {
         guard case .service(let service) = error else { return .aws(error) }
         switch service.code {
         case "ConditionalCheckFailedException":

@@ -39,7 +39,7 @@ package enum SSMError: Error, Sendable, CustomStringConvertible {
 
     /// Types the service error for the parameter `name`; a `secret` (the value being written) is
     /// cut out of any message that echoes it.
-    static func from(_ error: AWSError, name: String?, secret: String? = nil) -> SSMError {
+    package static func from(_ error: AWSError, name: String?, secret: String? = nil) -> SSMError {
         guard case .service(var service) = error else { return .aws(error) }
         switch service.code {
         case "ParameterNotFound" where name != nil: return .parameterNotFound(name: name!)
