@@ -1,5 +1,5 @@
 package import HTTPTransport
-import JSONCodec
+package import JSONCodec
 import XMLCodec
 
 /// An error answered by an AWS service (or a stand-in speaking its protocol).
@@ -11,12 +11,16 @@ package struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertib
     package var code: String
     package var message: String
     package var requestId: String?
+    /// The whole JSON error document, for services that put structured detail in their errors
+    /// (DynamoDB's `Item` and `CancellationReasons`). Not part of `description`.
+    package var details: JSON?
 
-    package init(status: Int, code: String, message: String, requestId: String? = nil) {
+    package init(status: Int, code: String, message: String, requestId: String? = nil, details: JSON? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.requestId = requestId
+        self.details = details
     }
 
     package var description: String {
@@ -33,9 +37,11 @@ package struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertib
         var code: String?
         var message = ""
         var requestId = headers["x-amzn-RequestId"] ?? headers["x-amz-request-id"] ?? headers["x-amzn-requestid"]
+        var details: JSON?
 
         let firstByte = body.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
         if firstByte == UInt8(ascii: "{"), let json = try? JSONParser.parse(body) {
+            details = json
             if let type = json["__type"]?.stringValue ?? json["code"]?.stringValue ?? json["Code"]?.stringValue {
                 code = shortCode(type)
             }
@@ -58,7 +64,8 @@ package struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertib
             status: status,
             code: (code?.isEmpty == false ? code! : "Http\(status)"),
             message: message,
-            requestId: requestId
+            requestId: requestId,
+            details: details
         )
     }
 
