@@ -1,4 +1,4 @@
-package import JSONCodec
+import JSONCodec
 
 /// Every dataset the pipeline knows, read from one JSON document (an SSM parameter or a file in
 /// the image). Every problem is reported with the path of the field at fault.

@@ -1,4 +1,4 @@
-package import AWSSigV4
+import AWSSigV4
 package import HTTPTransport
 import JSONCodec
 package import Primitives
