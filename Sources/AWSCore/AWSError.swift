@@ -79,6 +79,9 @@ package enum AWSError: Error, Sendable, CustomStringConvertible {
     case credentials(AWSCredentialError)
     /// The response could not be understood.
     case invalidResponse(String)
+    /// The request was refused before it was sent (bad input: an empty key, a body of unknown
+    /// length where one is needed, a part size out of range…).
+    case invalidRequest(String)
 
     package var description: String {
         switch self {
@@ -86,6 +89,7 @@ package enum AWSError: Error, Sendable, CustomStringConvertible {
         case .transport(let error): "AWS request failed: \(error)"
         case .credentials(let error): "AWS credentials: \(error)"
         case .invalidResponse(let detail): "AWS response not understood: \(detail)"
+        case .invalidRequest(let detail): "AWS request not sent: \(detail)"
         }
     }
 
