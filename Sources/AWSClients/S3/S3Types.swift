@@ -49,7 +49,7 @@ package struct S3ObjectInfo: Sendable, Hashable {
     }
 
     /// Reads the response headers of HeadObject or GetObject.
-    init(headers: HTTPHeaders) throws(AWSError) {
+    package init(headers: HTTPHeaders) throws(AWSError) {
         guard let lengthText = headers["Content-Length"], let length = Int64(lengthText), length >= 0 else {
             throw AWSError.invalidResponse("S3 answered without a valid Content-Length")
         }
