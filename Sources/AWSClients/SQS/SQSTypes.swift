@@ -91,12 +91,8 @@ package struct SQSSendEntry: Sendable, Hashable {
         var object = JSONObject()
         if includeId { object.append("Id", .string(id)) }
         object.append("MessageBody", .string(body))
-        if let delaySeconds {
-            guard (0...900).contains(delaySeconds) else {
-                throw AWSError.invalidRequest("a message delay is 0 to 900 seconds (got \(delaySeconds))")
-            }
-            object.append("DelaySeconds", .number(delaySeconds))
-        }
+        // The delay's range (0-900 s) is left to SQS, which fails just that entry of a batch.
+        if let delaySeconds { object.append("DelaySeconds", .number(delaySeconds)) }
         if !attributes.isEmpty {
             var map = JSONObject()
             for (name, attribute) in attributes.sorted(by: { $0.key < $1.key }) { map.append(name, attribute.json) }
@@ -134,7 +130,8 @@ package struct SQSBatchFailure: Sendable, Hashable {
     /// The error code (`InvalidParameterValue`, `ReceiptHandleIsInvalid`, …).
     package var code: String
     package var message: String
-    /// Whether the request was at fault (retrying it unchanged will fail again).
+    /// Whether the request was at fault (retrying it unchanged will fail again). Read from a JSON
+    /// boolean or, as moto sends it for SendMessageBatch, the string `"true"`.
     package var senderFault: Bool
 
     static func list(_ output: JSON) throws(AWSError) -> [SQSBatchFailure] {
@@ -145,7 +142,7 @@ package struct SQSBatchFailure: Sendable, Hashable {
             }
             failures.append(
                 SQSBatchFailure(
-                    id: id, code: code, message: item["Message"]?.stringValue ?? "", senderFault: item["SenderFault"]?.boolValue ?? false))
+                    id: id, code: code, message: item["Message"]?.stringValue ?? "", senderFault: item["SenderFault"]?.boolValue ?? (item["SenderFault"]?.stringValue == "true")))
         }
         return failures
     }
