@@ -9,6 +9,10 @@ package struct AWSRequest: Sendable {
         case signedHash
         /// `UNSIGNED-PAYLOAD` (S3 over TLS, streamed bodies).
         case unsigned
+        /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: the body (a stream of known length) goes out
+        /// `aws-chunked`, cut into chunks of `chunkSize` bytes, each signed in a chain seeded by the
+        /// request's signature (S3 PutObject and UploadPart).
+        case chunkSigned(chunkSize: Int)
     }
 
     package var method: String
@@ -24,6 +28,9 @@ package struct AWSRequest: Sendable {
     package var idempotent: Bool
     /// A host to use instead of the endpoint's (virtual-hosted S3).
     package var hostOverride: String?
+    /// Limits for this request instead of the client's (a long poll needs a total timeout longer
+    /// than its wait).
+    package var options: HTTPRequestOptions?
 
     package init(
         method: String,
@@ -33,7 +40,8 @@ package struct AWSRequest: Sendable {
         body: HTTPRequestBody = .empty,
         payload: Payload = .signedHash,
         idempotent: Bool = true,
-        hostOverride: String? = nil
+        hostOverride: String? = nil,
+        options: HTTPRequestOptions? = nil
     ) {
         self.method = method
         self.path = path
@@ -43,6 +51,7 @@ package struct AWSRequest: Sendable {
         self.payload = payload
         self.idempotent = idempotent
         self.hostOverride = hostOverride
+        self.options = options
     }
 }
 
@@ -135,6 +144,8 @@ package struct AWSClient: Sendable {
     package func sign(_ request: AWSRequest, credentials: AWSCredentials, date: Timestamp) throws(AWSError) -> HTTPRequest {
         let url = url(for: request)
         let payload: PayloadSigning
+        var headers = request.headers
+        var chunked: (stream: HTTPBodyStream, length: Int64, chunkSize: Int)?
         switch (request.payload, request.body) {
         case (.unsigned, _), (.signedHash, .stream):
             payload = .unsigned
@@ -142,19 +153,43 @@ package struct AWSClient: Sendable {
             payload = .hash(SHA256.emptyHash.hex)
         case (.signedHash, .bytes(let bytes)):
             payload = .hash(SHA256.hash(bytes).hex)
+        case (.chunkSigned(let chunkSize), let body):
+            guard chunkSize >= 8 << 10 else {
+                throw AWSError.invalidRequest("a chunk-signed body needs chunks of at least 8 KiB (got \(chunkSize) bytes)")
+            }
+            let stream: HTTPBodyStream
+            switch body {
+            case .empty: stream = HTTPBodyStream(length: 0) { nil }
+            case .bytes(let bytes): stream = HTTPBodyStream(bytes: bytes)
+            case .stream(let given): stream = given
+            }
+            guard let length = stream.length else {
+                throw AWSError.invalidRequest("a chunk-signed body must declare its length")
+            }
+            payload = .streaming
+            chunked = (stream, length, chunkSize)
+            headers.set("Content-Encoding", "aws-chunked")
+            headers.set("x-amz-decoded-content-length", String(length))
         }
-        var signable = SignableRequest(
-            method: request.method, url: url, headers: request.headers.map { (name: $0.name, value: $0.value) })
+        var signable = SignableRequest(method: request.method, url: url, headers: headers.map { (name: $0.name, value: $0.value) })
+        let result: SigningResult
         do {
-            try signer.sign(
+            result = try signer.sign(
                 &signable, credentials: credentials, payload: payload, date: date,
                 addContentSHA256Header: sendsContentSHA256)
         } catch {
-            throw AWSError.invalidResponse("cannot sign request: \(error)")
+            throw AWSError.invalidRequest("cannot sign request: \(error)")
+        }
+        var body = request.body
+        if let chunked {
+            body = .stream(
+                ChunkSignedBody.stream(
+                    chunked.stream, decodedLength: chunked.length, chunkSize: chunked.chunkSize,
+                    signer: signer.chunkSigner(seed: result, credentials: credentials)))
         }
         return HTTPRequest(
             method: request.method, url: url, headers: HTTPHeaders(signable.headers.map { ($0.name, $0.value) }),
-            body: request.body)
+            body: body)
     }
 
     /// Sends `request` and reads the whole response. A status of 300 or more becomes
@@ -212,7 +247,7 @@ package struct AWSClient: Sendable {
         }
         let response: HTTPStreamingResponse
         do {
-            response = try await transport.send(signed, options: options)
+            response = try await transport.send(signed, options: request.options ?? options)
         } catch {
             return .failure(.transport(error))
         }

@@ -86,6 +86,9 @@ package enum AWSError: Error, Sendable, CustomStringConvertible {
     case credentials(AWSCredentialError)
     /// The response could not be understood.
     case invalidResponse(String)
+    /// The request was refused before it was sent (bad input: an empty key, a body of unknown
+    /// length where one is needed, a part size out of range…).
+    case invalidRequest(String)
 
     package var description: String {
         switch self {
@@ -93,6 +96,19 @@ package enum AWSError: Error, Sendable, CustomStringConvertible {
         case .transport(let error): "AWS request failed: \(error)"
         case .credentials(let error): "AWS credentials: \(error)"
         case .invalidResponse(let detail): "AWS response not understood: \(detail)"
+        case .invalidRequest(let detail): "AWS request not sent: \(detail)"
+        }
+    }
+
+    /// A stable code for logs and status rows: the service's code, else `Transport`, `Credentials`,
+    /// `InvalidRequest` or `InvalidResponse`.
+    package var stableCode: String {
+        switch self {
+        case .service(let service): service.code
+        case .transport: "Transport"
+        case .credentials: "Credentials"
+        case .invalidRequest: "InvalidRequest"
+        case .invalidResponse: "InvalidResponse"
         }
     }
 

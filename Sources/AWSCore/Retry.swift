@@ -66,7 +66,7 @@ package struct RetryStrategy: Sendable {
         case .transport(let httpError):
             guard httpError.isTransient else { return nil }
             return httpError.code == .timeout ? .timeout : .transient
-        case .credentials, .invalidResponse:
+        case .credentials, .invalidResponse, .invalidRequest:
             return nil
         }
     }

@@ -480,6 +480,9 @@ final class CurlTransfer: @unchecked Sendable {
         let context = Unmanaged.passUnretained(self).toOpaque()
 
         string(CURLOPT_URL, url)
+        // The URL goes on the wire exactly as given: libcurl would otherwise squash `/./` and `/../`,
+        // which S3 keys may hold and SigV4 signs as they are.
+        long(CURLOPT_PATH_AS_IS, 1)
         string(CURLOPT_PROTOCOLS_STR, "http,https")
         string(CURLOPT_PROXY, "")  // never pick up a proxy from the environment
         pointer(CURLOPT_PRIVATE, context)

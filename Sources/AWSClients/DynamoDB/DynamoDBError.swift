@@ -112,15 +112,3 @@ package enum DynamoDBError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
-
-extension AWSError {
-    /// The service's code, else `Transport`, `Credentials` or `InvalidResponse`.
-    var stableCode: String {
-        switch self {
-        case .service(let service): service.code
-        case .transport: "Transport"
-        case .credentials: "Credentials"
-        case .invalidResponse: "InvalidResponse"
-        }
-    }
-}

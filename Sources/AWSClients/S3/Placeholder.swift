@@ -1,1 +1,0 @@
-package enum AWSClientsS3Placeholder {}
