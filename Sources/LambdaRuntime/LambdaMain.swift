@@ -375,21 +375,6 @@ package final class InvocationRunner<Handler: LambdaHandler>: @unchecked Sendabl
     }
 }
 
-extension Invocation {
-    package init(
-        requestId: String, deadline: Timestamp, invokedFunctionArn: String, traceId: String? = nil,
-        clientContext: String? = nil, cognitoIdentity: String? = nil, event: [UInt8]
-    ) {
-        self.requestId = requestId
-        self.deadline = deadline
-        self.invokedFunctionArn = invokedFunctionArn
-        self.traceId = traceId
-        self.clientContext = clientContext
-        self.cognitoIdentity = cognitoIdentity
-        self.event = event
-    }
-}
-
 extension Redactor {
     /// `text` with every known secret masked.
     package func scrubText(_ text: String) -> String { String(decoding: scrub(Array(text.utf8)), as: UTF8.self) }

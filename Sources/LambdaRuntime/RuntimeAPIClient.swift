@@ -71,12 +71,24 @@ package struct Invocation: Sendable, Hashable {
             throw LambdaRuntimeError(
                 .invalidRuntimeResponse, "GET next answered without a numeric Lambda-Runtime-Deadline-Ms (request \(requestId))")
         }
+        func optional(_ name: String) -> String? { headers[name].flatMap { $0.isEmpty ? nil : $0 } }
+        self.init(
+            requestId: requestId, deadline: Timestamp(millisecondsSinceEpoch: millis),
+            invokedFunctionArn: headers["Lambda-Runtime-Invoked-Function-Arn"] ?? "",
+            traceId: optional("Lambda-Runtime-Trace-Id"), clientContext: optional("Lambda-Runtime-Client-Context"),
+            cognitoIdentity: optional("Lambda-Runtime-Cognito-Identity"), event: event)
+    }
+
+    package init(
+        requestId: String, deadline: Timestamp, invokedFunctionArn: String, traceId: String? = nil,
+        clientContext: String? = nil, cognitoIdentity: String? = nil, event: [UInt8]
+    ) {
         self.requestId = requestId
-        self.deadline = Timestamp(millisecondsSinceEpoch: millis)
-        self.invokedFunctionArn = headers["Lambda-Runtime-Invoked-Function-Arn"] ?? ""
-        self.traceId = headers["Lambda-Runtime-Trace-Id"].flatMap { $0.isEmpty ? nil : $0 }
-        self.clientContext = headers["Lambda-Runtime-Client-Context"].flatMap { $0.isEmpty ? nil : $0 }
-        self.cognitoIdentity = headers["Lambda-Runtime-Cognito-Identity"].flatMap { $0.isEmpty ? nil : $0 }
+        self.deadline = deadline
+        self.invokedFunctionArn = invokedFunctionArn
+        self.traceId = traceId
+        self.clientContext = clientContext
+        self.cognitoIdentity = cognitoIdentity
         self.event = event
     }
 }
