@@ -7,7 +7,9 @@ struct BenchCommand: Sendable {
 
 enum BenchCommands {
     /// Every subcommand; add new ones here.
-    static let all: [BenchCommand] = [SigV4Bench.command, S3DownloadBench.command]
+    static let all: [BenchCommand] = [
+        SigV4Bench.command, S3DownloadBench.command, ColdStartBench.command,
+    ]
 
     static var usage: String {
         var text = "usage: bench <subcommand> [--seconds N] [--scripts DIR]\n\nsubcommands:\n"
