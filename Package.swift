@@ -31,6 +31,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         /// Pins glibc symbol versions so static-stdlib binaries run on Lambda's glibc 2.34.
         .target(name: "CGlibcCompat"),
 
@@ -41,6 +46,8 @@ let package = Package(
         .target(name: "JSONCodec", swiftSettings: strictSettings),
         /// A small XML reader and writer for REST-XML services (no Foundation).
         .target(name: "XMLCodec", swiftSettings: strictSettings),
+        /// Streaming gzip inflate (bounded output, bomb limits) and deflate on zlib.
+        .target(name: "Gzip", dependencies: ["CZlib"], swiftSettings: strictSettings),
         /// SigV4: canonical requests, header and query signing, chunk signing. Pure code.
         .target(name: "AWSSigV4", dependencies: ["CCrypto", "Primitives"], swiftSettings: strictSettings),
 
@@ -56,7 +63,7 @@ let package = Package(
         /// S3, SQS, DynamoDB, SSM Parameter Store and OpenSearch, on `AWSClient`.
         .target(
             name: "AWSClients",
-            dependencies: ["AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "XMLCodec", "Primitives"],
+            dependencies: ["AWSCore", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "XMLCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
         /// The Lambda Runtime API loop, invocation context, SQS-of-S3 batches, replay, logs, metrics.
@@ -78,7 +85,7 @@ let package = Package(
         /// An OpenSearch-compatible server (the subset the pipeline uses), SigV4-checked, persistent.
         .target(
             name: "OpenSearchStandIn",
-            dependencies: ["LoopbackHTTP", "AWSSigV4", "JSONCodec", "Primitives"],
+            dependencies: ["LoopbackHTTP", "AWSSigV4", "Gzip", "JSONCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
 
@@ -97,7 +104,8 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "AWSCore", "AWSSigV4", "AWSClients", "HTTPTransport", "Primitives", "LoopbackHTTP", "RuntimeAPIStandIn",
+                "AWSCore", "AWSSigV4", "AWSClients", "HTTPTransport", "JSONCodec", "Primitives", "LoopbackHTTP",
+                "RuntimeAPIStandIn",
             ],
             swiftSettings: strictSettings
         ),
@@ -110,6 +118,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PrimitivesTests", dependencies: ["Primitives", "JSONCodec", "XMLCodec"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "GzipTests",
+            dependencies: ["Gzip"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "AWSSigV4Tests",
             dependencies: ["AWSSigV4", "Primitives"],
@@ -137,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OpenSearchStandInTests",
-            dependencies: ["OpenSearchStandIn", "AWSSigV4", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport"],
+            dependencies: ["OpenSearchStandIn", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
