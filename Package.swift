@@ -86,6 +86,7 @@ let package = Package(
         .target(
             name: "OpenSearchStandIn",
             dependencies: ["LoopbackHTTP", "AWSSigV4", "Gzip", "JSONCodec", "Primitives"],
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
 

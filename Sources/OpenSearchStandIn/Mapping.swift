@@ -161,11 +161,8 @@ struct Mapping: Sendable, Hashable {
                 reason: "failed to parse field [\(path)] of type [\(type)] in document with id '\(id)'. Preview of field's value: '\(preview)'",
                 causedBy: causedBy)
         }
-        if case .object = value, type != "flat_object", type != "geo_point" {
-            throw failure(["type": "illegal_state_exception", "reason": .string("Can't get text on a START_OBJECT")])
-        }
-        switch type {
-        case "long", "integer", "short", "byte", "unsigned_long":
+        /// The value as a number (numeric strings are coerced, as OpenSearch does by default).
+        func numeric(causeType: String) throws(OpenSearchFailure) -> (String, Double) {
             let text: String
             switch value {
             case .number(let n): text = n
@@ -173,8 +170,16 @@ struct Mapping: Sendable, Hashable {
             default: throw failure(["type": "illegal_argument_exception", "reason": .string("Current token (\(tokenName(value))) not numeric")])
             }
             guard let number = Double(text), number.isFinite else {
-                throw failure(["type": "illegal_argument_exception", "reason": .string("For input string: \"\(text)\"")])
+                throw failure(["type": .string(causeType), "reason": .string("For input string: \"\(text)\"")])
             }
+            return (text, number)
+        }
+        if case .object = value, type != "flat_object", type != "geo_point" {
+            throw failure(["type": "illegal_state_exception", "reason": .string("Can't get text on a START_OBJECT")])
+        }
+        switch type {
+        case "long", "integer", "short", "byte", "unsigned_long":
+            let (text, number) = try numeric(causeType: "illegal_argument_exception")
             let bounds: ClosedRange<Double> =
                 switch type {
                 case "integer": -2_147_483_648...2_147_483_647
@@ -187,15 +192,7 @@ struct Mapping: Sendable, Hashable {
                 throw failure(["type": "illegal_argument_exception", "reason": .string("Value [\(text)] is out of range for \(type == "long" ? "a long" : "an \(type)")")])
             }
         case "double", "float", "half_float", "scaled_float":
-            let text: String
-            switch value {
-            case .number(let n): text = n
-            case .string(let s): text = s.trimmingSpaces
-            default: throw failure(["type": "illegal_argument_exception", "reason": .string("Current token (\(tokenName(value))) not numeric")])
-            }
-            guard let number = Double(text), number.isFinite else {
-                throw failure(["type": "number_format_exception", "reason": .string("For input string: \"\(text)\"")])
-            }
+            _ = try numeric(causeType: "number_format_exception")
         case "boolean":
             switch value {
             case .bool: break
