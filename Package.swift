@@ -31,6 +31,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         /// Pins glibc symbol versions so static-stdlib binaries run on Lambda's glibc 2.34.
         .target(name: "CGlibcCompat"),
 
@@ -41,6 +46,8 @@ let package = Package(
         .target(name: "JSONCodec", swiftSettings: strictSettings),
         /// A small XML reader and writer for REST-XML services (no Foundation).
         .target(name: "XMLCodec", swiftSettings: strictSettings),
+        /// Streaming gzip inflate (bounded output, bomb limits) and deflate on zlib.
+        .target(name: "Gzip", dependencies: ["CZlib"], swiftSettings: strictSettings),
         /// SigV4: canonical requests, header and query signing, chunk signing. Pure code.
         .target(name: "AWSSigV4", dependencies: ["CCrypto", "Primitives"], swiftSettings: strictSettings),
 
@@ -56,7 +63,7 @@ let package = Package(
         /// S3, SQS, DynamoDB, SSM Parameter Store and OpenSearch, on `AWSClient`.
         .target(
             name: "AWSClients",
-            dependencies: ["AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "XMLCodec", "Primitives"],
+            dependencies: ["AWSCore", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "XMLCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
         /// The pipeline's settings: environment variables, the dataset catalog, key patterns, index names.
@@ -80,7 +87,8 @@ let package = Package(
         /// An OpenSearch-compatible server (the subset the pipeline uses), SigV4-checked, persistent.
         .target(
             name: "OpenSearchStandIn",
-            dependencies: ["LoopbackHTTP", "AWSSigV4", "JSONCodec", "Primitives"],
+            dependencies: ["LoopbackHTTP", "AWSSigV4", "Gzip", "JSONCodec", "Primitives"],
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
 
@@ -99,7 +107,8 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "AWSCore", "AWSSigV4", "AWSClients", "HTTPTransport", "Primitives", "LoopbackHTTP", "RuntimeAPIStandIn",
+                "AWSCore", "AWSSigV4", "AWSClients", "HTTPTransport", "JSONCodec", "Primitives", "LoopbackHTTP",
+                "RuntimeAPIStandIn",
             ],
             swiftSettings: strictSettings
         ),
@@ -112,6 +121,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PrimitivesTests", dependencies: ["Primitives", "JSONCodec", "XMLCodec"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "GzipTests",
+            dependencies: ["Gzip"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "AWSSigV4Tests",
             dependencies: ["AWSSigV4", "Primitives"],
@@ -139,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OpenSearchStandInTests",
-            dependencies: ["OpenSearchStandIn", "AWSSigV4", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport"],
+            dependencies: ["OpenSearchStandIn", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -66,7 +66,7 @@ package struct AWSClient: Sendable {
     package let retry: RetryStrategy
     package let clock: any WallClock
     package let options: HTTPRequestOptions
-    /// Whether to add `x-amz-content-sha256` (S3 requires it).
+    /// Whether to add `x-amz-content-sha256` (S3 and OpenSearch Serverless require it).
     package let sendsContentSHA256: Bool
     let signer: SigV4Signer
 
@@ -89,7 +89,8 @@ package struct AWSClient: Sendable {
         self.clock = clock
         self.options = options
         let isS3 = service.signingName == "s3"
-        self.sendsContentSHA256 = isS3
+        // S3 and OpenSearch Serverless (`aoss`) both require the signed body hash as a header.
+        self.sendsContentSHA256 = isS3 || service.signingName == "aoss"
         self.signer = isS3 ? SigV4Signer.s3(region: region) : SigV4Signer(service: service.signingName, region: region)
     }
 

@@ -32,7 +32,7 @@ package struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertib
 
     /// Reads the error from a failed response in any of the formats AWS and moto use: REST-XML
     /// (`<Error><Code>`), query-XML (`<ErrorResponse><Error><Code>`), JSON (`__type`, `code`,
-    /// `message`/`Message`) and the `x-amzn-query-error` / `x-amzn-ErrorType` headers.
+    /// `message`/`Message`), OpenSearch (`error.type`, `error.reason`) and the `x-amzn-query-error` / `x-amzn-ErrorType` headers.
     package static func from(status: Int, headers: HTTPHeaders, body: [UInt8]) -> AWSServiceError {
         var code: String?
         var message = ""
@@ -46,6 +46,11 @@ package struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertib
                 code = shortCode(type)
             }
             message = json["message"]?.stringValue ?? json["Message"]?.stringValue ?? json["errorMessage"]?.stringValue ?? ""
+            // OpenSearch/Elasticsearch: {"error":{"type":…,"reason":…},"status":…}.
+            if code == nil, let error = json["error"], let type = error["type"]?.stringValue {
+                code = type
+                message = error["reason"]?.stringValue ?? message
+            }
         } else if firstByte == UInt8(ascii: "<"), let xml = try? XMLElement.parse(body) {
             let error = xml.localName == "Error" ? xml : (xml.descendant("Error") ?? xml)
             code = error.childText("Code").map(shortCode)

@@ -8,7 +8,10 @@ struct BenchCommand: Sendable {
 enum BenchCommands {
     /// Every subcommand; add new ones here.
     static let all: [BenchCommand] = [
-        SigV4Bench.command, S3DownloadBench.command, ColdStartBench.command,
+        SigV4Bench.command,
+        S3DownloadBench.command,
+        ColdStartBench.command,
+        BulkEncodeBench.command,
     ]
 
     static var usage: String {

@@ -122,3 +122,20 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         members.append(Member(key: key, value: value))
     }
 }
+
+// MARK: Literals
+
+/// Literals make hand-built documents and responses read like JSON:
+/// `["acknowledged": true, "index": "logs", "shards": 1, "hits": []]`.
+extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
+{
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int) { self = .number(String(value)) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    package init(dictionaryLiteral elements: (String, JSON)...) {
+        self = .object(JSONObject(elements.map { JSONObject.Member(key: $0.0, value: $0.1) }))
+    }
+    package init(nilLiteral: ()) { self = .null }
+}

@@ -22,6 +22,7 @@ package final class LoopbackHTTPServer: @unchecked Sendable {
     package var baseURL: String { "http://127.0.0.1:\(port)" }
 
     private let behavior: any HTTPServerBehavior
+    private let recordsRequests: Bool
     private let listenSocket: Int32
     private let threads = DispatchGroup()
 
@@ -37,9 +38,14 @@ package final class LoopbackHTTPServer: @unchecked Sendable {
     private var mostInFlight = 0
 
     /// Starts listening.
+    /// - Parameters:
+    ///   - port: the loopback port to listen on; 0 picks a free one.
+    ///   - recordsRequests: keep every request for `requests` (turn off for long-running servers,
+    ///     whose memory would otherwise grow with every body received).
     /// - Throws: `StartError` when the socket cannot be set up.
-    package init(behavior: some HTTPServerBehavior) throws {
+    package init(behavior: some HTTPServerBehavior, port requestedPort: Int = 0, recordsRequests: Bool = true) throws {
         self.behavior = behavior
+        self.recordsRequests = recordsRequests
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw StartError(description: "socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
@@ -47,7 +53,7 @@ package final class LoopbackHTTPServer: @unchecked Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(clamping: requestedPort).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
@@ -154,7 +160,7 @@ package final class LoopbackHTTPServer: @unchecked Sendable {
         var reset = false
         while let request = reader.readRequest(connectionNumber: number) {
             lock.withLock {
-                recorded.append(request)
+                if recordsRequests { recorded.append(request) }
                 inFlight += 1
                 mostInFlight = max(mostInFlight, inFlight)
             }

@@ -1,0 +1,161 @@
+import Foundation
+import JSONCodec
+import Primitives
+
+/// One stored document.
+struct StoredDocument: Sendable, Hashable {
+    var source: JSON
+    var version: Int
+    var seqNo: Int
+}
+
+/// One index: settings, mapping, live documents and the refreshed view that search and count see.
+struct IndexState: Sendable {
+    let name: String
+    let uuid: String
+    let createdMillis: Int64
+    var settings: JSONObject
+    var mapping: Mapping
+    /// What GET sees at once (real time).
+    var live: [String: StoredDocument] = [:]
+    /// What search and count see: `live` as of the last refresh.
+    var visible: [String: StoredDocument] = [:]
+    var nextSeqNo = 0
+    var dirtySince: Timestamp?
+
+    var replicas: Int {
+        let settingsIndex = settings["index"]?.objectValue ?? settings
+        if let value = settingsIndex["number_of_replicas"] { return value.intValue ?? Int(value.stringValue ?? "") ?? 1 }
+        return 1
+    }
+
+    /// `_shards` of a write: the primary plus its (unassigned, single-node) replicas.
+    var writeShards: JSON { .object(["total": .number(1 + replicas), "successful": 1, "failed": 0]) }
+
+    mutating func refresh() {
+        visible = live
+        dirtySince = nil
+    }
+}
+
+/// The write-ahead record of one document change, as a line of `documents.jsonl`.
+enum LogRecord {
+    case put(id: String, version: Int, seqNo: Int, source: JSON)
+    case delete(id: String, seqNo: Int)
+
+    var line: [UInt8] {
+        var object: JSONObject
+        switch self {
+        case .put(let id, let version, let seqNo, let source):
+            object = ["op": "put", "id": .string(id), "version": .number(version), "seq_no": .number(seqNo), "source": source]
+        case .delete(let id, let seqNo):
+            object = ["op": "delete", "id": .string(id), "seq_no": .number(seqNo)]
+        }
+        var out = JSON.object(object).bytes
+        out.append(0x0A)
+        return out
+    }
+}
+
+/// Where the indices live on disk: `<dir>/indices/<name>/index.json` (settings, mapping, uuid;
+/// replaced atomically) and `<dir>/indices/<name>/documents.jsonl` (an append-only log of puts and
+/// deletes, replayed at start; a torn last line from a crash is ignored).
+struct DataDirectory: Sendable {
+    let root: String
+
+    var indicesPath: String { root + "/indices" }
+    func indexPath(_ name: String) -> String { indicesPath + "/" + name }
+
+    func prepare() throws {
+        try FileManager.default.createDirectory(atPath: indicesPath, withIntermediateDirectories: true)
+    }
+
+    func saveMeta(_ index: IndexState) throws {
+        try FileManager.default.createDirectory(atPath: indexPath(index.name), withIntermediateDirectories: true)
+        let meta: JSON = .object([
+            "uuid": .string(index.uuid), "created": .number(index.createdMillis), "settings": .object(index.settings),
+            "mappings": .object(index.mapping.json),
+        ])
+        try FileIO.write(meta.bytes, to: indexPath(index.name) + "/index.json")
+    }
+
+    func append(_ records: [LogRecord], to index: String) throws {
+        guard !records.isEmpty else { return }
+        var bytes = [UInt8]()
+        for record in records { bytes += record.line }
+        let path = indexPath(index) + "/documents.jsonl"
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StorageError(path: path, errno: errno) }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StorageError(path: path, errno: errno)
+            }
+            written += n
+        }
+    }
+
+    func remove(_ index: String) throws {
+        try FileManager.default.removeItem(atPath: indexPath(index))
+    }
+
+    /// Every index found on disk, its log replayed.
+    func load() throws -> [String: IndexState] {
+        var indices: [String: IndexState] = [:]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: indicesPath)) ?? []
+        for name in names.sorted() {
+            let metaPath = indexPath(name) + "/index.json"
+            guard FileIO.exists(metaPath) else { continue }
+            let meta = try JSONParser.parse(try FileIO.read(metaPath))
+            var index = IndexState(
+                name: name, uuid: meta["uuid"]?.stringValue ?? StandInIDs.uuid(), createdMillis: meta["created"]?.int64Value ?? 0,
+                settings: meta["settings"]?.objectValue ?? [:], mapping: Mapping(json: meta["mappings"]?.objectValue ?? [:]))
+            let logPath = indexPath(name) + "/documents.jsonl"
+            if FileIO.exists(logPath) {
+                let bytes = try FileIO.read(logPath, limit: 8 << 30)
+                for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
+                    guard let record = try? JSONParser.parse(line), let id = record["id"]?.stringValue,
+                        let seqNo = record["seq_no"]?.intValue
+                    else { continue }  // a torn final line
+                    switch record["op"]?.stringValue {
+                    case "put":
+                        guard let source = record["source"], let version = record["version"]?.intValue else { continue }
+                        index.live[id] = StoredDocument(source: source, version: version, seqNo: seqNo)
+                    case "delete":
+                        index.live[id] = nil
+                    default:
+                        continue
+                    }
+                    index.nextSeqNo = max(index.nextSeqNo, seqNo + 1)
+                }
+            }
+            index.refresh()
+            indices[name] = index
+        }
+        return indices
+    }
+}
+
+enum StandInIDs {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+    /// A 22-character id like OpenSearch's index UUIDs.
+    static func uuid() -> String {
+        String((0..<22).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
+    }
+
+    /// A 20-character auto-generated document id.
+    static func documentID() -> String {
+        String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
+    }
+}
+
+/// A data-directory write that failed.
+struct StorageError: Error, CustomStringConvertible {
+    var path: String
+    var errno: Int32
+    var description: String { "cannot write \(path): \(String(cString: strerror(errno)))" }
+}
