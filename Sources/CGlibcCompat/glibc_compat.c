@@ -15,8 +15,3 @@ double hypot(double x, double y) { return pipeline_hypot_compat(x, y); }
 float hypotf(float x, float y) { return pipeline_hypotf_compat(x, y); }
 
 int pipeline_glibc_compat_anchor(void) { return 0; }
-/* The same for hypotf (hypotf@GLIBC_2.35), which the Glibc overlay in the static Swift runtime
-   also references: forward to hypotf@GLIBC_2.2.5. */
-extern float pipeline_hypotf_compat(float x, float y);
-__asm__(".symver pipeline_hypotf_compat,hypotf@GLIBC_2.2.5");
-float hypotf(float x, float y) { return pipeline_hypotf_compat(x, y); }

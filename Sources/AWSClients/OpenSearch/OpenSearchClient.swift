@@ -47,6 +47,8 @@ package struct OpenSearchError: Error, Sendable, CustomStringConvertible {
             self.init(.unreachable, reason: "\(transport)")
         case .credentials(let credentials):
             self.init(.credentials, reason: "\(credentials)")
+        case .invalidRequest(let detail):
+            self.init(.invalidArgument, reason: detail)
         case .invalidResponse(let detail):
             self.init(.invalidResponse, reason: detail)
         }
