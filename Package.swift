@@ -61,6 +61,12 @@ let package = Package(
         ),
         /// The pipeline's settings: environment variables, the dataset catalog, key patterns, index names.
         .target(name: "PipelineSettings", dependencies: ["JSONCodec", "Primitives"], swiftSettings: strictSettings),
+        /// Streaming record readers: JSON lines, CSV and JSON documents, in constant memory; record ids.
+        .target(
+            name: "RecordReaders",
+            dependencies: ["JSONCodec", "Primitives", "PipelineSettings", "AWSSigV4"],
+            swiftSettings: strictSettings
+        ),
         /// The Lambda Runtime API loop, invocation context, SQS-of-S3 batches, replay, logs, metrics.
         .target(
             name: "LambdaRuntime",
@@ -100,6 +106,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "AWSCore", "AWSSigV4", "AWSClients", "HTTPTransport", "Primitives", "LoopbackHTTP", "RuntimeAPIStandIn",
+                "RecordReaders", "PipelineSettings", "JSONCodec",
             ],
             swiftSettings: strictSettings
         ),
@@ -145,6 +152,12 @@ let package = Package(
         .testTarget(
             name: "PipelineSettingsTests",
             dependencies: ["PipelineSettings", "JSONCodec", "Primitives"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RecordReadersTests",
+            dependencies: ["RecordReaders", "PipelineSettings", "JSONCodec", "Primitives", "AWSSigV4"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
