@@ -68,6 +68,12 @@ let package = Package(
         ),
         /// The pipeline's settings: environment variables, the dataset catalog, key patterns, index names.
         .target(name: "PipelineSettings", dependencies: ["JSONCodec", "Primitives"], swiftSettings: strictSettings),
+        /// Streaming record readers: JSON lines, CSV and JSON documents, in constant memory; record ids.
+        .target(
+            name: "RecordReaders",
+            dependencies: ["JSONCodec", "Primitives", "PipelineSettings", "AWSSigV4"],
+            swiftSettings: strictSettings
+        ),
         /// The Lambda Runtime API loop, invocation context, SQS-of-S3 batches, replay, logs, metrics.
         .target(
             name: "LambdaRuntime",
@@ -107,7 +113,15 @@ let package = Package(
         .executableTarget(
             name: "Bench",
             dependencies: [
-                "AWSCore", "AWSSigV4", "AWSClients", "HTTPTransport", "JSONCodec", "Primitives", "LoopbackHTTP",
+                "AWSCore",
+                "AWSSigV4",
+                "AWSClients",
+                "HTTPTransport",
+                "JSONCodec",
+                "LoopbackHTTP",
+                "PipelineSettings",
+                "Primitives",
+                "RecordReaders",
                 "RuntimeAPIStandIn",
             ],
             swiftSettings: strictSettings
@@ -160,6 +174,12 @@ let package = Package(
         .testTarget(
             name: "PipelineSettingsTests",
             dependencies: ["PipelineSettings", "JSONCodec", "Primitives"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RecordReadersTests",
+            dependencies: ["RecordReaders", "PipelineSettings", "JSONCodec", "Primitives", "AWSSigV4"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
