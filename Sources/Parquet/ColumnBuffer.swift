@@ -30,6 +30,8 @@ struct ColumnBuffer {
     var indices: [UInt32] = []
     var numericDictionary = NumericDictionary()
     var bytesDictionary = BytesDictionary()
+    /// The row whose value last added a dictionary entry (so that removing the row removes it).
+    private var newEntryRow = -1
 
     init(column: ParquetColumn, dictionaryLimit: Int, dictionaryEnabled: Bool) {
         self.column = column
@@ -111,7 +113,7 @@ struct ColumnBuffer {
         if dictionaryActive {
             let before = numericDictionary.count
             indices.append(numericDictionary.index(of: UInt64(UInt32(bitPattern: value))))
-            if numericDictionary.count != before { checkDictionaryLimit() }
+            if numericDictionary.count != before { dictionaryGrew() }
         } else {
             int32s.append(value)
         }
@@ -123,7 +125,7 @@ struct ColumnBuffer {
         if dictionaryActive {
             let before = numericDictionary.count
             indices.append(numericDictionary.index(of: UInt64(bitPattern: value)))
-            if numericDictionary.count != before { checkDictionaryLimit() }
+            if numericDictionary.count != before { dictionaryGrew() }
         } else {
             int64s.append(value)
         }
@@ -135,7 +137,7 @@ struct ColumnBuffer {
         if dictionaryActive {
             let before = numericDictionary.count
             indices.append(numericDictionary.index(of: value.bitPattern))
-            if numericDictionary.count != before { checkDictionaryLimit() }
+            if numericDictionary.count != before { dictionaryGrew() }
         } else {
             doubles.append(value)
         }
@@ -158,7 +160,7 @@ struct ColumnBuffer {
         if dictionaryActive {
             let before = bytesDictionary.count
             indices.append(bytesDictionary.index(of: value))
-            if bytesDictionary.count != before { checkDictionaryLimit() }
+            if bytesDictionary.count != before { dictionaryGrew() }
         } else {
             bytes.append(contentsOf: value)
             ends.append(bytes.count)
@@ -179,8 +181,8 @@ struct ColumnBuffer {
         }
     }
 
-    @inline(__always)
-    private mutating func checkDictionaryLimit() {
+    private mutating func dictionaryGrew() {
+        newEntryRow = rows - 1
         if dictionaryBytes > dictionaryLimit { fallBackToPlain() }
     }
 
@@ -219,44 +221,35 @@ struct ColumnBuffer {
 
     // MARK: Rolling back a partly appended row
 
-    struct Mark {
-        var rows: Int, nullCount: Int, levels: Int
-        var bools: Int, int32s: Int, int64s: Int, doubles: Int, wides: Int, ends: Int, indices: Int
-        var dictionaryCount: Int
-    }
-
-    var mark: Mark {
-        Mark(
-            rows: rows, nullCount: nullCount, levels: levels.count, bools: bools.count, int32s: int32s.count,
-            int64s: int64s.count, doubles: doubles.count, wides: wides.count, ends: ends.count, indices: indices.count,
-            dictionaryCount: dictionaryCount)
-    }
-
-    /// Drops what was appended since `mark` (only ever a value or two of one row).
-    mutating func rollBack(to mark: Mark) {
-        guard rows != mark.rows else { return }
-        let valuesBefore = mark.rows - mark.nullCount
-        rows = mark.rows
-        nullCount = mark.nullCount
-        levels.removeSubrange(mark.levels...)
+    /// Removes the value (or null) of the last row; a dictionary entry that row added goes too.
+    mutating func removeLastRow() {
+        guard rows > 0 else { return }
+        rows -= 1
+        if column.nullable && levels.removeLast() == 0 {
+            nullCount -= 1
+            return
+        }
         if dictionaryActive {
-            indices.removeSubrange(mark.indices...)
-            if physical == .byteArray {
-                bytesDictionary.truncate(to: mark.dictionaryCount)
-            } else {
-                numericDictionary.truncate(to: mark.dictionaryCount)
+            indices.removeLast()
+            if newEntryRow == rows {
+                if physical == .byteArray {
+                    bytesDictionary.truncate(to: bytesDictionary.count - 1)
+                } else {
+                    numericDictionary.truncate(to: numericDictionary.count - 1)
+                }
+                newEntryRow = -1
             }
             return
         }
         // Plain (possibly just fallen back, in which case the arrays hold every value so far).
         switch physical {
-        case .boolean: bools.removeSubrange(valuesBefore...)
-        case .int32: int32s.removeSubrange(valuesBefore...)
-        case .int64: int64s.removeSubrange(valuesBefore...)
-        case .double: doubles.removeSubrange(valuesBefore...)
-        case .fixedLenByteArray: wides.removeSubrange(valuesBefore...)
+        case .boolean: bools.removeLast()
+        case .int32: int32s.removeLast()
+        case .int64: int64s.removeLast()
+        case .double: doubles.removeLast()
+        case .fixedLenByteArray: wides.removeLast()
         case .byteArray:
-            ends.removeSubrange(valuesBefore...)
+            ends.removeLast()
             bytes.removeSubrange((ends.last ?? 0)...)
         }
     }
@@ -276,6 +269,7 @@ struct ColumnBuffer {
         indices.removeAll(keepingCapacity: true)
         numericDictionary.removeAll()
         bytesDictionary.removeAll()
+        newEntryRow = -1
         dictionaryActive = usesDictionary
     }
 }

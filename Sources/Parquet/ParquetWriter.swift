@@ -112,11 +112,14 @@ package struct ParquetWriter {
         guard row.count == columns.count else {
             throw ParquetError(.wrongColumnCount, "a row has \(row.count) values for \(columns.count) columns")
         }
-        let marks = columns.map(\.mark)
+        var index = 0
         do throws(ParquetError) {
-            for index in row.indices { try append(row[index], to: index) }
+            while index < row.count {
+                try append(row[index], to: index)
+                index += 1
+            }
         } catch {
-            for index in columns.indices { columns[index].rollBack(to: marks[index]) }
+            for appended in 0..<index { columns[appended].removeLastRow() }
             throw error
         }
         rowAppended()
