@@ -32,6 +32,10 @@ struct ColumnBuffer {
     var bytesDictionary = BytesDictionary()
     /// The row whose value last added a dictionary entry (so that removing the row removes it).
     private var newEntryRow = -1
+    /// When the dictionary is next weighed against plain encoding (a value count).
+    private var nextPayoffCheck = ColumnBuffer.firstPayoffCheck
+    /// The plain-encoded size of the byte-array values taken by the dictionary so far.
+    private var dictionaryPlainBytes = 0
 
     init(column: ParquetColumn, dictionaryLimit: Int, dictionaryEnabled: Bool) {
         self.column = column
@@ -159,6 +163,7 @@ struct ColumnBuffer {
         present()
         if dictionaryActive {
             let before = bytesDictionary.count
+            dictionaryPlainBytes &+= value.count + 4
             indices.append(bytesDictionary.index(of: value))
             if bytesDictionary.count != before { dictionaryGrew() }
         } else {
@@ -183,8 +188,20 @@ struct ColumnBuffer {
 
     private mutating func dictionaryGrew() {
         newEntryRow = rows - 1
-        if dictionaryBytes > dictionaryLimit { fallBackToPlain() }
+        if dictionaryBytes > dictionaryLimit {
+            fallBackToPlain()
+        } else if indices.count >= nextPayoffCheck {
+            // Like parquet-mr: drop a dictionary that does not make the chunk clearly smaller
+            // (ids, timestamps, free text), so such columns stop paying for hashing.
+            nextPayoffCheck *= 2
+            let plain = physical == .byteArray ? dictionaryPlainBytes : indices.count * valueWidth
+            let encoded = dictionaryBytes + indices.count * indexBitWidth / 8
+            if encoded * 5 > plain * 4 { fallBackToPlain() }
+        }
     }
+
+    /// The first value count at which the dictionary must show it pays off.
+    static let firstPayoffCheck = 16_384
 
     /// Turns what the dictionary holds into plain values and stops using it for this chunk.
     mutating func fallBackToPlain() {
@@ -270,6 +287,8 @@ struct ColumnBuffer {
         numericDictionary.removeAll()
         bytesDictionary.removeAll()
         newEntryRow = -1
+        nextPayoffCheck = Self.firstPayoffCheck
+        dictionaryPlainBytes = 0
         dictionaryActive = usesDictionary
     }
 }

@@ -17,6 +17,49 @@ enum Decimal128 {
     /// Parses `-123.4500`, `+7`, `.5`, `1.5e3`, `12E-2` into the unscaled value at `scale`.
     /// Trailing fraction zeros beyond the scale are accepted; any other extra digit is `.scale`.
     static func parse(_ text: UnsafeBufferPointer<UInt8>, precision: Int, scale: Int) -> Result<Int128, Failure> {
+        if let small = parseSmall(text, precision: precision, scale: scale) { return .success(Int128(small)) }
+        return parseAny(text, precision: precision, scale: scale)
+    }
+
+    private static let smallPowers: [Int64] = (0...18).map { exponent in
+        var value: Int64 = 1
+        for _ in 0..<exponent { value *= 10 }
+        return value
+    }
+
+    /// The common case in 64 bits: `[-]digits[.digits]` with at most `scale` fraction digits and
+    /// at most 18 digits in all; nil for anything else (the general path decides).
+    @inline(__always)
+    private static func parseSmall(_ text: UnsafeBufferPointer<UInt8>, precision: Int, scale: Int) -> Int64? {
+        var i = 0
+        let n = text.count
+        guard n > 0, n <= 19 else { return nil }
+        let negative = text[0] == UInt8(ascii: "-")
+        if negative { i = 1 }
+        var value: Int64 = 0
+        var digits = 0
+        var fraction = -1
+        while i < n {
+            let d = text[i] &- UInt8(ascii: "0")
+            if d < 10 {
+                value = value * 10 + Int64(d)
+                digits += 1
+                if fraction >= 0 { fraction += 1 }
+            } else if text[i] == UInt8(ascii: ".") && fraction < 0 {
+                fraction = 0
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        let fractionDigits = max(0, fraction)
+        guard digits > 0, fraction != 0, fractionDigits <= scale, digits + scale - fractionDigits <= 18 else { return nil }
+        value *= smallPowers[scale - fractionDigits]
+        guard value < smallPowers[min(precision, 18)] || precision > 18 else { return nil }
+        return negative ? -value : value
+    }
+
+    private static func parseAny(_ text: UnsafeBufferPointer<UInt8>, precision: Int, scale: Int) -> Result<Int128, Failure> {
         var i = 0
         let n = text.count
         var negative = false

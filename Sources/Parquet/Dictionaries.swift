@@ -11,13 +11,19 @@ func mix64(_ value: UInt64) -> UInt64 {
 
 /// Distinct fixed-width values (32- or 64-bit patterns).
 struct NumericDictionary {
+    /// A slot keeps the value next to its index so that a probe touches one cache line.
+    struct Slot {
+        var value: UInt64
+        /// Index + 1; 0 is empty.
+        var entry: UInt32
+    }
+
     private(set) var values: [UInt64] = []
-    /// Index + 1 of the value in each slot; 0 is empty.
-    private var slots: [UInt32]
+    private var slots: [Slot]
     private var mask: Int
 
     init() {
-        slots = [UInt32](repeating: 0, count: 1024)
+        slots = [Slot](repeating: Slot(value: 0, entry: 0), count: 1024)
         mask = 1023
     }
 
@@ -28,13 +34,13 @@ struct NumericDictionary {
     mutating func index(of value: UInt64) -> UInt32 {
         var slot = Int(truncatingIfNeeded: mix64(value)) & mask
         while true {
-            let entry = slots[slot]
-            if entry == 0 { break }
-            if values[Int(entry) - 1] == value { return entry - 1 }
+            let probe = slots[slot]
+            if probe.entry == 0 { break }
+            if probe.value == value { return probe.entry - 1 }
             slot = (slot + 1) & mask
         }
         values.append(value)
-        slots[slot] = UInt32(values.count)
+        slots[slot] = Slot(value: value, entry: UInt32(values.count))
         if values.count * 2 > mask { grow() }
         return UInt32(values.count - 1)
     }
@@ -45,11 +51,11 @@ struct NumericDictionary {
     }
 
     private mutating func rebuild() {
-        slots = [UInt32](repeating: 0, count: mask + 1)
+        slots = [Slot](repeating: Slot(value: 0, entry: 0), count: mask + 1)
         for (index, value) in values.enumerated() {
             var slot = Int(truncatingIfNeeded: mix64(value)) & mask
-            while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = UInt32(index + 1)
+            while slots[slot].entry != 0 { slot = (slot + 1) & mask }
+            slots[slot] = Slot(value: value, entry: UInt32(index + 1))
         }
     }
 
@@ -62,7 +68,7 @@ struct NumericDictionary {
 
     mutating func removeAll() {
         values.removeAll(keepingCapacity: true)
-        for i in slots.indices { slots[i] = 0 }
+        for i in slots.indices { slots[i].entry = 0 }
     }
 }
 

@@ -22,7 +22,10 @@ package struct JSONLinesReader {
         case reject
     }
 
-    let keys: [[UInt8]]
+    /// The column names back to back, and where each starts and stops.
+    let keyBytes: [UInt8]
+    let keyStarts: [Int]
+    let keyEnds: [Int]
     let types: [ParquetType]
     let unknownKeys: UnknownKeys
     /// Lines read so far (the next line's number is this plus one).
@@ -36,7 +39,17 @@ package struct JSONLinesReader {
     private var lastColumn = -1
 
     package init(schema: ParquetSchema, unknownKeys: UnknownKeys = .ignore) {
-        keys = schema.columns.map { Array($0.name.utf8) }
+        var bytes: [UInt8] = []
+        var starts: [Int] = []
+        var ends: [Int] = []
+        for column in schema.columns {
+            starts.append(bytes.count)
+            bytes.append(contentsOf: column.name.utf8)
+            ends.append(bytes.count)
+        }
+        keyBytes = bytes
+        keyStarts = starts
+        keyEnds = ends
         types = schema.columns.map(\.type)
         self.unknownKeys = unknownKeys
         seen = [UInt32](repeating: 0, count: schema.columns.count)
@@ -124,7 +137,7 @@ package struct JSONLinesReader {
         }
     }
 
-    private func name(_ index: Int) -> String { String(decoding: keys[index], as: UTF8.self) }
+    private func name(_ index: Int) -> String { String(decoding: keyBytes[keyStarts[index]..<keyEnds[index]], as: UTF8.self) }
 
     /// Reads a key and finds its column (-1 for an unknown key that is ignored).
     @inline(__always)
@@ -143,12 +156,13 @@ package struct JSONLinesReader {
     @inline(__always)
     private mutating func match(_ key: UnsafeBufferPointer<UInt8>) throws(ParquetError) -> Int {
         // Lines usually list their members in the same order: try the column after the last one first.
-        let guess = lastColumn + 1 < keys.count ? lastColumn + 1 : 0
-        if equal(keys[guess], key) {
+        let count = keyStarts.count
+        let guess = lastColumn + 1 < count ? lastColumn + 1 : 0
+        if equal(guess, key) {
             lastColumn = guess
             return guess
         }
-        for index in keys.indices where index != guess && equal(keys[index], key) {
+        for index in 0..<count where index != guess && equal(index, key) {
             lastColumn = index
             return index
         }
@@ -159,9 +173,11 @@ package struct JSONLinesReader {
     }
 
     @inline(__always)
-    private func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { memcmpBytes($0.baseAddress!, UnsafeRawPointer(b.baseAddress!), b.count) }
+    private func equal(_ column: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = keyStarts[column]
+        guard keyEnds[column] - start == key.count else { return false }
+        if key.isEmpty { return true }
+        return keyBytes.withUnsafeBytes { memcmpBytes($0.baseAddress! + start, UnsafeRawPointer(key.baseAddress!), key.count) }
     }
 
     // MARK: Values
