@@ -115,8 +115,9 @@ package struct JSONLinesReader {
                     guard seen[column] != generation else {
                         throw ParquetError(.duplicateKey, "the key appears twice in one line", column: name(column))
                     }
-                    seen[column] = generation
                     try readValue(&s, column: column, into: &writer)
+                    // Marked only once the value is in: a rollback removes exactly the marked ones.
+                    seen[column] = generation
                 } else {
                     try s.skipValue(depth: 0)
                 }
@@ -132,8 +133,8 @@ package struct JSONLinesReader {
         s.skipWhitespace()
         guard s.atEnd else { throw s.malformed("more after the object on the same line") }
         for column in seen.indices where seen[column] != generation {
-            seen[column] = generation
             try writer.columns[column].appendNull()
+            seen[column] = generation
         }
     }
 
