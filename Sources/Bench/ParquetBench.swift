@@ -67,13 +67,17 @@ enum ParquetBench {
         print("JSON lines -> Parquet (Snappy), one thread, \(generated.bytes / 1_000_000) MB input")
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         func fixed(_ value: Double) -> String { String(Int(value.rounded())) }
-        print(pad("side", 10) + pad("seconds", 10) + pad("input MB/s", 12) + pad("peak RSS MB", 13) + pad("rows", 10) + "file MB")
+        print(
+            pad("side", 10) + pad("seconds", 10) + pad("input MB/s", 12) + pad("MB/CPU-s", 10) + pad("peak RSS MB", 13)
+                + pad("rows", 10) + "file MB")
         for (name, figures) in [("swift", own), ("pyarrow", peer)] {
             guard let figures else { continue }
             let seconds = figures["seconds"] ?? 0
             print(
                 pad(name, 10) + pad(String(format: "%.2f", seconds), 10)
-                    + pad(fixed(Double(generated.bytes) / 1e6 / seconds), 12) + pad(fixed(figures["peak_rss_mb"] ?? 0), 13)
+                    + pad(fixed(Double(generated.bytes) / 1e6 / seconds), 12)
+                    + pad(fixed(Double(generated.bytes) / 1e6 / (figures["cpu_seconds"] ?? seconds)), 10)
+                    + pad(fixed(figures["peak_rss_mb"] ?? 0), 13)
                     + pad(fixed(figures["rows"] ?? 0), 10) + String(format: "%.1f", (figures["file_bytes"] ?? 0) / 1e6))
         }
         if let peer {
@@ -133,6 +137,8 @@ enum ParquetBench {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let figures: [String: Double] = [
             "seconds": seconds, "rows": Double(summary.rows), "peak_rss_mb": Double(usage.ru_maxrss) / 1024,
+            "cpu_seconds": Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+                + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6,
             "input_bytes": Double(inputBytes), "file_bytes": Double(summary.bytes), "row_groups": Double(summary.rowGroups),
         ]
         let json = try JSONSerialization.data(withJSONObject: figures)
