@@ -165,18 +165,6 @@ enum ParquetBench {
 
     // MARK: The extract
 
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
-
     static let products = [
         "Stainless steel water bottle 750 ml", "Organic cotton T-shirt, navy, M", "USB-C charging cable 2 m",
         "Espresso beans – single origin, 1 kg", "Noise-cancelling headphones", "Bamboo cutting board",
@@ -203,7 +191,7 @@ enum ParquetBench {
         }
         guard let file = fopen(path, "w") else { throw BenchError("cannot create \(path)") }
         defer { fclose(file) }
-        var random = Generator(state: 20_240_524)
+        var random = SplitMix64(seed: 20_240_524)
         var line = ""
         var bytes = 0
         var lines = 0
