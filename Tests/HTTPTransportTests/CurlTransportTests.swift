@@ -373,10 +373,12 @@ struct CurlTransportStreamingTests {
         let server = try LoopbackHTTPServer { _ in .generated(length: 32 << 20) }
         defer { server.stop() }
         let transport = try CurlTransport()
-        let options = HTTPRequestOptions(totalTimeout: nil, lowSpeedBytesPerSecond: 1000, lowSpeedTime: .seconds(1))
+        // The window is wide enough that a loaded machine's scheduling gaps do not trip it; the pause
+        // is more than twice as long, so a paused transfer that counted as slow would trip it.
+        let options = HTTPRequestOptions(totalTimeout: nil, lowSpeedBytesPerSecond: 1000, lowSpeedTime: .seconds(3))
         let response = try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/"), options: options)
         var count = try await response.body.next()?.count ?? 0
-        try await Task.sleep(for: .milliseconds(2200))
+        try await Task.sleep(for: .milliseconds(6500))
         while let chunk = try await response.body.next() { count += chunk.count }
         #expect(count == 32 << 20)
     }
@@ -622,7 +624,8 @@ struct CurlTransportCancellationTests {
             ScriptedResponse(
                 body: .stream(length: nil) { writer in
                     try writer.write([1, 2, 3])
-                    Thread.sleep(forTimeInterval: 3)
+                    // Far longer than the cancellation takes, even on a loaded machine.
+                    Thread.sleep(forTimeInterval: 30)
                     try writer.write([4])
                 }
             )
