@@ -2,6 +2,7 @@ import Foundation
 import JSONCodec
 import RuntimeAPIStandIn
 import Testing
+import TestSupport
 
 /// The real `probe-lambda` bootstrap, started as a process.
 @Suite("probe-lambda as a process: replay, init errors, SIGTERM", .serialized)

@@ -4,6 +4,7 @@ import JSONCodec
 import LambdaRuntime
 import Primitives
 import RuntimeAPIStandIn
+import TestSupport
 
 /// Reads a file under `Fixtures/`.
 func fixture(_ name: String) throws -> [UInt8] {
@@ -77,75 +78,7 @@ func serve<Handler: LambdaHandler>(
 // MARK: - Processes
 
 /// The `probe-lambda` built next to the test bundle.
-func probePath() throws -> String {
-    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    var directory = executable.deletingLastPathComponent()
-    // The test bundle may be a directory (…/debug/X.xctest/…) on some set-ups.
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("probe-lambda").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    throw TestFailure("probe-lambda is not built next to the tests (run `swift build --product probe-lambda` with the same scratch path)")
-}
-
-/// A running child process with its output collected in the background.
-final class ChildProcess: @unchecked Sendable {
-    let process = Process()
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
-    private let stdinPipe = Pipe()
-    private let lock = NSLock()
-    private var out = Data()
-    private var err = Data()
-    private let readers = DispatchGroup()
-
-    init(_ path: String, arguments: [String] = [], environment: [String: String], stdin: [UInt8]? = nil) throws {
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        process.standardInput = stdinPipe
-        try process.run()
-        collect(stdoutPipe) { data in self.lock.withLock { self.out.append(data) } }
-        collect(stderrPipe) { data in self.lock.withLock { self.err.append(data) } }
-        if let stdin { stdinPipe.fileHandleForWriting.write(Data(stdin)) }
-        try? stdinPipe.fileHandleForWriting.close()
-    }
-
-    private func collect(_ pipe: Pipe, _ append: @escaping @Sendable (Data) -> Void) {
-        readers.enter()
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { [readers] in
-            while true {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                append(data)
-            }
-            readers.leave()
-        }
-    }
-
-    var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
-    var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
-
-    func terminate() { kill(process.processIdentifier, SIGTERM) }
-
-    /// Waits for the exit (killing the child after `timeout`) and for its output; the exit status.
-    @discardableResult
-    func wait(timeout: Double = 30) async -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(10)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        _ = readers.wait(timeout: .now() + 5)
-        return process.terminationStatus
-    }
-
-    var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
-    var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
-}
+func probePath() throws -> String { try builtExecutable("probe-lambda") }
 
 /// The environment for a probe: fake credentials, a region, nothing from the test process.
 func probeEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
