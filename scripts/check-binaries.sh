@@ -1,38 +1,139 @@
 #!/usr/bin/env bash
-# Builds the deployable binaries in release with the static Swift standard library (the same
-# command the Dockerfile runs) and checks them:
+# Builds the deployable binaries in release with the static Swift standard library, with the same
+# script the Dockerfile's build stage runs (scripts/build-lambdas.sh), and checks them:
 #  - none links libFoundation*.so or ICU (nor the Swift runtime dynamically);
 #  - the highest GLIBC_ symbol version is at most 2.34 (Lambda's provided.al2023);
-#  - prints each binary's size and the shared libraries it needs.
+#  - every shared library a Lambda bootstrap needs (objdump NEEDED) maps, through the table
+#    below, to an Amazon Linux 2023 package that its final stage in docker/Dockerfile installs
+#    (or that the base image has), and that stage copies the bootstrap from the build stage;
+#  - prints each binary's size, highest glibc version and the shared libraries it needs.
+# No Docker engine is needed: the Dockerfile is read, not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="/opt/swift/usr/bin:$PATH"
-PRODUCTS=(${PRODUCTS:-awssign probe-lambda})
+[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 MAX_GLIBC="2.34"
 SCRATCH="${SCRATCH:-.build-release}"
+export SCRATCH
+OUT_DIR="${OUT_DIR:-$SCRATCH/lambdas}"
+DOCKERFILE="${DOCKERFILE:-docker/Dockerfile}"
+# Checked like the bootstraps for Foundation and glibc, but not shipped in an image.
+read -r -a OTHER_PRODUCTS <<< "${OTHER_PRODUCTS:-awssign}"
+# The stage whose packages a bootstrap without a stage of its own (probe-lambda) is checked against.
+RUNTIME_STAGE="lambda-runtime"
 
-for p in "${PRODUCTS[@]}"; do
+# Shared library (soname) -> the Amazon Linux 2023 package that provides it.
+declare -A PACKAGE_OF=(
+    [libc.so.6]=glibc [libm.so.6]=glibc [libpthread.so.0]=glibc [libdl.so.2]=glibc
+    [librt.so.1]=glibc [libutil.so.1]=glibc
+    [ld-linux-x86-64.so.2]=glibc [ld-linux-aarch64.so.1]=glibc
+    [libgcc_s.so.1]=libgcc
+    [libstdc++.so.6]=libstdc++
+    [libcurl.so.4]=libcurl-minimal
+    [libcrypto.so.3]=openssl-libs [libssl.so.3]=openssl-libs
+    [libz.so.1]=zlib
+)
+# What public.ecr.aws/lambda/provided:al2023 has without installing anything.
+BASE_IMAGE_PACKAGES="glibc"
+
+bash scripts/build-lambdas.sh "$OUT_DIR"
+for p in "${OTHER_PRODUCTS[@]}"; do
     swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product "$p"
 done
-bin="$SCRATCH/release"
+bin_dir=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
+
+# "stage parent package..." for each stage of the Dockerfile: the packages its `dnf install`
+# lines name (continuation lines joined, options dropped).
+stage_table=$(awk '
+    function flush() { if (stage != "") print stage, parent, pkgs }
+    { line = $0 }
+    /\\$/ { sub(/\\$/, "", line); held = held line " "; next }
+    { line = held line; held = "" }
+    toupper(line) ~ /^[ \t]*FROM / {
+        flush()
+        n = split(line, w, /[ \t]+/); stage = ""; parent = ""; pkgs = ""
+        for (i = 1; i <= n; i++) {
+            if (toupper(w[i]) == "FROM") parent = w[i + 1]
+            if (toupper(w[i]) == "AS") stage = w[i + 1]
+        }
+        next
+    }
+    toupper(line) ~ /^[ \t]*RUN / {
+        n = split(line, w, /[ \t]+/); installing = 0
+        for (i = 1; i <= n; i++) {
+            if (w[i] == "&&" || w[i] == ";" || w[i] == "||") { installing = 0; continue }
+            if ((w[i] == "dnf" || w[i] == "microdnf") && w[i + 1] == "install") { installing = 1; i++; continue }
+            if (installing && w[i] !~ /^-/ && w[i] != "") pkgs = pkgs " " w[i]
+        }
+    }
+    END { flush() }
+' "$DOCKERFILE")
+
+# The packages a stage installs, its parent stages' included.
+stage_packages() {
+    local stage="$1" row parent
+    row=$(awk -v s="$stage" '$1 == s' <<< "$stage_table")
+    [ -n "$row" ] || return 1
+    parent=$(awk '{print $2}' <<< "$row")
+    awk '{for (i = 3; i <= NF; i++) print $i}' <<< "$row"
+    if awk -v s="$parent" '$1 == s {found = 1} END {exit !found}' <<< "$stage_table"; then
+        stage_packages "$parent"
+    fi
+}
 
 status=0
-printf '%-12s %10s  %-8s %s\n' binary bytes glibc "shared libraries"
-for p in "${PRODUCTS[@]}"; do
-    file="$bin/$p"
-    # Direct dependencies (what the image must provide); ldd would add their own dependencies.
-    libs=$(objdump -p "$file" | awk '/NEEDED/ {print $2}' | sort | tr '\n' ' ')
-    glibc=$(objdump -T "$file" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
-    size=$(stat -c %s "$file")
-    printf '%-12s %10s  %-8s %s\n' "$p" "$size" "$glibc" "$libs"
+fail() { echo "check-binaries: $*" >&2; status=1; }
+
+check_common() { # binary-name file
+    local p="$1" file="$2" glibc
     if ldd "$file" | grep -q -E 'libFoundation|libicu|lib_FoundationICU|libswiftCore'; then
-        echo "check-binaries: $p links Foundation or ICU: $libs" >&2
-        status=1
+        fail "$p links Foundation, ICU or the Swift runtime dynamically"
     fi
+    glibc=$(objdump -T "$file" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
     if [ "$(printf '%s\n%s\n' "$glibc" "$MAX_GLIBC" | sort -V | tail -1)" != "$MAX_GLIBC" ]; then
-        echo "check-binaries: $p needs GLIBC_$glibc, above $MAX_GLIBC (Lambda provided.al2023):" >&2
+        fail "$p needs GLIBC_$glibc, above $MAX_GLIBC (Lambda provided.al2023):"
         objdump -T "$file" | grep -E "GLIBC_$glibc" >&2 || true
-        status=1
     fi
+    # Direct dependencies (what the image must provide); ldd would add their own dependencies.
+    printf '%-18s %10s  %-8s %s\n' "$p" "$(stat -c %s "$file")" "$glibc" \
+        "$(objdump -p "$file" | awk '/NEEDED/ {print $2}' | sort | tr '\n' ' ')"
+}
+
+check_image() { # product bootstrap
+    local p="$1" file="$2" stage="$1" installed lib pkg
+    if ! grep -qE "^[[:space:]]*FROM[[:space:]].*[[:space:]][Aa][Ss][[:space:]]+$p[[:space:]]*$" "$DOCKERFILE"; then
+        case "$p" in
+            *-lambda) [ "$p" = probe-lambda ] || { fail "$DOCKERFILE has no stage named $p"; return; } ;;
+        esac
+        stage="$RUNTIME_STAGE"
+    elif ! awk -v s="$p" '
+            toupper($1) == "FROM" { inside = (tolower($(NF - 1)) == "as" && $NF == s) }
+            inside && toupper($1) == "COPY" && /--from=build/ && index($0, "/out/" s "/bootstrap") { ok = 1 }
+            END { exit !ok }' "$DOCKERFILE"; then
+        fail "stage $p of $DOCKERFILE does not COPY --from=build /out/$p/bootstrap"
+    fi
+    if ! installed=$(stage_packages "$stage"); then
+        fail "$DOCKERFILE has no stage named $stage"
+        return
+    fi
+    installed="$installed $BASE_IMAGE_PACKAGES"
+    for lib in $(objdump -p "$file" | awk '/NEEDED/ {print $2}'); do
+        pkg="${PACKAGE_OF[$lib]:-}"
+        if [ -z "$pkg" ]; then
+            fail "$p needs $lib, which the table in scripts/check-binaries.sh maps to no package"
+        elif ! grep -qxF -- "$pkg" <<< "$(tr ' ' '\n' <<< "$installed")"; then
+            fail "$p needs $lib (package $pkg), which stage $stage of $DOCKERFILE does not install"
+        fi
+    done
+}
+
+printf '%-18s %10s  %-8s %s\n' binary bytes glibc "shared libraries (NEEDED)"
+for dir in "$OUT_DIR"/*/; do
+    p=$(basename "$dir")
+    check_common "$p" "$dir/bootstrap"
+    check_image "$p" "$dir/bootstrap"
 done
+for p in "${OTHER_PRODUCTS[@]}"; do
+    check_common "$p" "$bin_dir/$p"
+done
+[ $status -eq 0 ] && echo "check-binaries: all binaries pass (glibc <= $MAX_GLIBC, no Foundation/ICU, every NEEDED library installed by its image stage)"
 exit $status

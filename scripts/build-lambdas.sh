@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the Lambda bootstraps in release with the static Swift standard library and copies each
+# to OUT_DIR/<product>/bootstrap. The Dockerfile's build stage runs this script; so does CI
+# (scripts/check-binaries.sh), which then checks what it built.
+#
+#   scripts/build-lambdas.sh [OUT_DIR]          (default: out/lambdas)
+#
+# The products are the package's executable products among LAMBDA_PRODUCTS (the three handlers
+# and probe-lambda, which has the handlers' set-up); those the package does not declare yet are
+# named and skipped. It fails if none is declared, and with REQUIRE_HANDLERS=1 (the Dockerfile
+# sets it) if any of the three handlers is missing. SCRATCH is the build directory
+# (default .build-release, which check-binaries.sh shares so nothing is built twice).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+
+OUT_DIR="${1:-out/lambdas}"
+SCRATCH="${SCRATCH:-.build-release}"
+HANDLERS=(dropbox-lambda ingest-lambda processing-lambda)
+read -r -a WANTED <<< "${LAMBDA_PRODUCTS:-${HANDLERS[*]} probe-lambda}"
+
+# The executable products the manifest declares, one a line.
+declared=$(swift package --scratch-path "$SCRATCH" dump-package | python3 -c '
+import json, sys
+for product in json.load(sys.stdin)["products"]:
+    if "executable" in product["type"]:
+        print(product["name"])
+')
+
+products=()
+missing=()
+for p in "${WANTED[@]}"; do
+    if grep -qxF -- "$p" <<< "$declared"; then products+=("$p"); else missing+=("$p"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "build-lambdas: not declared in Package.swift yet, skipped: ${missing[*]}" >&2
+fi
+if [ ${#products[@]} -eq 0 ]; then
+    echo "build-lambdas: none of ${WANTED[*]} is an executable product of this package" >&2
+    exit 1
+fi
+if [ "${REQUIRE_HANDLERS:-0}" = 1 ]; then
+    for h in "${HANDLERS[@]}"; do
+        if ! grep -qxF -- "$h" <<< "$declared"; then
+            echo "build-lambdas: the handler product $h is missing; the image needs all of ${HANDLERS[*]}" >&2
+            exit 1
+        fi
+    done
+fi
+
+for p in "${products[@]}"; do
+    echo "build-lambdas: building $p (release, static Swift stdlib)"
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product "$p"
+done
+
+bin_dir=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
+for p in "${WANTED[@]}"; do rm -rf "${OUT_DIR:?}/$p"; done   # no stale bootstrap survives
+for p in "${products[@]}"; do
+    mkdir -p "$OUT_DIR/$p"
+    install -m 0755 "$bin_dir/$p" "$OUT_DIR/$p/bootstrap"
+    echo "build-lambdas: $OUT_DIR/$p/bootstrap"
+done
