@@ -61,6 +61,7 @@ package struct JSONDocumentDecoder: RecordDecoder {
     private var recordsDepth = -1  // frames.count at element level while in the records array
     private var foundTarget = false
     private var recordsClosed = false
+    private var targetNotArrayAt: Int64?
     private var recordStart: Int64?
     private var recordTooLong = false
     private var recordExcerpt: [UInt8] = []
@@ -180,6 +181,9 @@ package struct JSONDocumentDecoder: RecordDecoder {
         }
         if !foundTarget {
             throw RecordFileError(.pointerNotFound, "nothing at the records pointer '\(pointerText)'")
+        }
+        if let offset = targetNotArrayAt {
+            throw RecordFileError(.notAnArray, "the records pointer '\(pointerText)' leads to something other than an array", offset: offset)
         }
         return .end
     }
@@ -303,11 +307,13 @@ package struct JSONDocumentDecoder: RecordDecoder {
         }
         if isTarget, !foundTarget {
             foundTarget = true
-            guard c == UInt8(ascii: "[") else {
-                throw RecordFileError(.notAnArray, "the records pointer '\(pointerText)' leads to something other than an array", offset: offset)
+            if c == UInt8(ascii: "[") {
+                recordsDepth = level + 1
+                prepareSelection()
+            } else {
+                // Reported once the document is known to be valid JSON.
+                targetNotArrayAt = offset
             }
-            recordsDepth = level + 1
-            prepareSelection()
         } else if isTarget {
             onPath = false
         }
