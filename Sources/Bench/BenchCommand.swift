@@ -7,7 +7,7 @@ struct BenchCommand: Sendable {
 
 enum BenchCommands {
     /// Every subcommand; add new ones here.
-    static let all: [BenchCommand] = [SigV4Bench.command]
+    static let all: [BenchCommand] = [SigV4Bench.command, ParseBench.command]
 
     static var usage: String {
         var text = "usage: bench <subcommand> [--seconds N] [--scripts DIR]\n\nsubcommands:\n"
