@@ -482,28 +482,9 @@ func validUTF8(_ text: ArraySlice<UInt8>) -> Bool {
 }
 
 /// Appends valid UTF-8 `text` as a JSON string.
-func appendJSONString<Text: RandomAccessCollection>(_ text: Text, to out: inout [UInt8]) where Text.Element == UInt8, Text.Index == Int {
-    out.append(0x22)
-    var runStart = text.startIndex
-    for i in text.indices {
-        let byte = text[i]
-        guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-        out.append(contentsOf: text[runStart..<i])
-        runStart = i + 1
-        switch byte {
-        case 0x22: out.append(contentsOf: [0x5C, 0x22])
-        case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-        default:
-            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-            out.append(lowerHex[Int(byte >> 4)])
-            out.append(lowerHex[Int(byte & 0xF)])
-        }
-    }
-    out.append(contentsOf: text[runStart...])
-    out.append(0x22)
+@inline(__always)
+func appendJSONString(_ text: ArraySlice<UInt8>, to out: inout [UInt8]) {
+    text.withUnsafeBufferPointer { JSONWriter.writeString(utf8: $0, to: &out) }
 }
 
 /// A CSV number as RFC 8259 number text: `+` dropped, leading zeros removed, `.5` → `0.5`,
@@ -550,5 +531,3 @@ func normaliseNumber(_ text: ArraySlice<UInt8>, integer: Bool) -> [UInt8]? {
     guard i == end else { return nil }
     return out
 }
-
-private let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)

@@ -1,4 +1,5 @@
 import AWSSigV4
+import JSONCodec
 package import PipelineSettings
 import Primitives
 
@@ -134,6 +135,6 @@ package enum BulkAction {
 
     private static func appendString(_ text: String, to out: inout [UInt8]) {
         var text = text
-        text.withUTF8 { appendJSONString($0, to: &out) }
+        text.withUTF8 { JSONWriter.writeString(utf8: $0, to: &out) }
     }
 }
