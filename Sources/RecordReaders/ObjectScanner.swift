@@ -82,31 +82,20 @@ struct ObjectScanner {
                     try scanString(escaped: &escaped)
                     kind = .string
                     next = .afterValue
-                case UInt8(ascii: "{"):
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    let object = p[i] == UInt8(ascii: "{")
                     guard stack.depth < maxDepth else { throw tooDeep() }
-                    stack.push(object: true)
+                    stack.push(object: object)
                     i += 1
                     skipWhitespace()
                     guard i < n else { throw endedEarly() }
-                    if p[i] == UInt8(ascii: "}") {
+                    if p[i] == (object ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                         i += 1
                         stack.depth -= 1
-                        kind = .object
+                        kind = object ? .object : .array
                         next = .afterValue
                     } else {
-                        next = .key
-                    }
-                case UInt8(ascii: "["):
-                    guard stack.depth < maxDepth else { throw tooDeep() }
-                    stack.push(object: false)
-                    i += 1
-                    skipWhitespace()
-                    guard i < n else { throw endedEarly() }
-                    if p[i] == UInt8(ascii: "]") {
-                        i += 1
-                        stack.depth -= 1
-                        kind = .array
-                        next = .afterValue
+                        next = object ? .key : .value
                     }
                 case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                     try scanNumber()
