@@ -272,11 +272,15 @@ package struct JSONDocumentDecoder: RecordDecoder {
                     try startValue(c)
                 }
             }
-            // The end of the input so far: a record that has grown too long is no longer held.
+            // The end of the input so far: a record that has grown too long is no longer held, nor
+            // a key or parent value too long to keep.
             if let start = recordStart, !recordTooLong, buffer.offset(of: scan) - start > Int64(options.maxRecordBytes) {
                 recordTooLong = true
                 let from = Int(start - buffer.offset(of: 0))
                 recordExcerpt = Array(p[from..<min(count, from + RecordItem.rawLimit)])
+            }
+            if let start = capture, buffer.offset(of: scan) - start > Int64(Self.captureLimit) {
+                capture = nil
             }
             return .needInput
         }

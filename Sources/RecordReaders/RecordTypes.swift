@@ -124,9 +124,6 @@ package struct ReaderOptions: Sendable, Hashable {
     /// For CSV resumed at a byte offset with a source that starts there: the header's names (as
     /// `RecordStream.csvHeader` reported them on the first read).
     package var csvHeader: [String]? = nil
-    /// The fields the caller wants extracted from each record besides the dataset's id, index,
-    /// required and typed fields.
-    package var extraFields: [String] = []
 
     package init() {}
 }

@@ -107,6 +107,31 @@ struct HostileFileTests {
         #expect(growth < 24 << 20, "peak resident memory grew by \(growth >> 20) MiB")
     }
 
+    @Test("A 20 MB parent field before the records is neither held nor merged; the records still are")
+    func hugeParentField() async throws {
+        let path = NSTemporaryDirectory() + "records-hostile-\(UUID().uuidString).json"
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle.write(Data(#"{"page": 7, "description": ""#.utf8))
+        let block = Data(repeating: UInt8(ascii: "z"), count: 1 << 20)
+        for _ in 0..<20 { handle.write(block) }
+        handle.write(Data(#"", "theme": "t", "results": [{"metric": "a"}, {"metric": "b"}]}"#.utf8))
+        try handle.close()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        var elements = try dataset("elements")
+        elements.format = .jsonDocument(recordsPointer: try JSONPointer("/results"), mergeParentFields: true)
+        resetPeakResident()
+        let before = max(peakResidentBytes(), currentResidentBytes())
+        var stream = RecordStream(
+            format: elements.format, rules: RecordRules(dataset: elements), source: try FileByteSource(path: path))
+        var documents: [String] = []
+        while let item = try await stream.next() { documents.append(try #require(item.record).text) }
+        #expect(documents == [#"{"metric": "a","page":7,"theme":"t"}"#, #"{"metric": "b","page":7,"theme":"t"}"#])
+        let growth = peakResidentBytes() - before
+        #expect(growth < 16 << 20, "peak resident memory grew by \(growth >> 20) MiB")
+    }
+
     @Test("A truncated stream from the source ends with a source error after the records before it")
     func sourceFailure() async throws {
         struct Truncated: Error, CustomStringConvertible {
