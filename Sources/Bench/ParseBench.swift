@@ -16,7 +16,8 @@ import RecordReaders
 /// same checks, and `json.dumps` of the action and the document into a `bytearray`.
 enum ParseBench {
     static let command = BenchCommand(
-        name: "parse", summary: "JSON lines to bulk actions: RecordReaders vs Python json (MB/s, records/s, peak RSS)", run: run
+        name: "parse", summary: "JSON lines to bulk actions: RecordReaders vs Python json (MB/s, records/s, peak RSS)",
+        run: run
     )
 
     static let datasetDocument = #"""
@@ -44,21 +45,36 @@ enum ParseBench {
         if !options.swiftOnly {
             let peer = try PythonPeer.run(script: "parse_jsonl.py", in: options.scriptsDirectory, arguments: [path])
             rows.append(
-                ("python json", peer["seconds"] ?? 0, peer["cpu_seconds"] ?? 0, peer["bytes"] ?? 0, peer["records"] ?? 0,
-                 Int(peer["peak_rss"] ?? 0)))
+                (
+                    "python json", peer["seconds"] ?? 0, peer["cpu_seconds"] ?? 0, peer["bytes"] ?? 0,
+                    peer["records"] ?? 0,
+                    Int(peer["peak_rss"] ?? 0)
+                ))
         }
-        print("JSON lines → bulk actions, one thread, whole file once (MB = 10^6 bytes; per wall second and per CPU second)")
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
-        print(pad("side", 13) + pad("wall s", 8) + pad("cpu s", 8) + pad("MB/s", 7) + pad("MB/cpu-s", 10) + pad("records/s", 11) + pad("records/cpu-s", 15) + "peak RSS")
+        print(
+            "JSON lines → bulk actions, one thread, whole file once (MB = 10^6 bytes; per wall second and per CPU second)"
+        )
+        func pad(_ text: String, _ width: Int) -> String {
+            text + String(repeating: " ", count: max(0, width - text.count))
+        }
+        print(
+            pad("side", 13) + pad("wall s", 8) + pad("cpu s", 8) + pad("MB/s", 7) + pad("MB/cpu-s", 10)
+                + pad("records/s", 11) + pad("records/cpu-s", 15) + "peak RSS")
         for row in rows {
             print(
-                pad(row.name, 13) + pad(String(format: "%.2f", row.seconds), 8) + pad(String(format: "%.2f", row.cpu), 8)
-                    + pad(String(format: "%.0f", row.bytes / 1e6 / row.seconds), 7) + pad(String(format: "%.0f", row.bytes / 1e6 / row.cpu), 10)
-                    + pad(String(format: "%.0f", row.records / row.seconds), 11) + pad(String(format: "%.0f", row.records / row.cpu), 15)
+                pad(row.name, 13) + pad(String(format: "%.2f", row.seconds), 8)
+                    + pad(String(format: "%.2f", row.cpu), 8)
+                    + pad(String(format: "%.0f", row.bytes / 1e6 / row.seconds), 7)
+                    + pad(String(format: "%.0f", row.bytes / 1e6 / row.cpu), 10)
+                    + pad(String(format: "%.0f", row.records / row.seconds), 11)
+                    + pad(String(format: "%.0f", row.records / row.cpu), 15)
                     + "\(row.rss >> 20) MiB")
         }
         if rows.count == 2 {
-            print(String(format: "ratio (per CPU second): %.1fx", (rows[0].bytes / rows[0].cpu) / (rows[1].bytes / rows[1].cpu)))
+            print(
+                String(
+                    format: "ratio (per CPU second): %.1fx",
+                    (rows[0].bytes / rows[0].cpu) / (rows[1].bytes / rows[1].cpu)))
         }
     }
 
@@ -113,7 +129,8 @@ enum ParseBench {
         }
         let elapsed = start.duration(to: clock.now)
         let cpu = threadCPUSeconds() - cpuStart
-        precondition(failed == 0 && (stage == "decode" || flushed + out.count > 0), "the generated records must all be valid")
+        precondition(
+            failed == 0 && (stage == "decode" || flushed + out.count > 0), "the generated records must all be valid")
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return Result(seconds: seconds, cpuSeconds: cpu, records: records, peakRSS: peakResidentBytes())
     }
@@ -152,19 +169,27 @@ enum ParseBench {
         var count = 0
         let cities = ["Leeds", "Manchester", "Bristol", "Glasgow", "Cardiff", "Belfast", "Norwich", "York"]
         let statuses = ["placed", "paid", "packed", "shipped", "delivered", "returned"]
-        let words = ["prompt", "delivery", "fragile", "gift", "wrap", "leave", "with", "neighbour", "café", "naïve", "–", "\"quoted\""]
+        let words = [
+            "prompt", "delivery", "fragile", "gift", "wrap", "leave", "with", "neighbour", "café", "naïve", "–",
+            "\"quoted\"",
+        ]
         while written < target {
             count += 1
             let day = 1 + Int(random.next() % 28)
             let millis = random.next() % 86_400_000
-            let time = Timestamp(millisecondsSinceEpoch: Timestamp.days(fromCivil: 2024, 1 + Int(random.next() % 12), day) * 86_400_000 + Int64(millis))
+            let time = Timestamp(
+                millisecondsSinceEpoch: Timestamp.days(fromCivil: 2024, 1 + Int(random.next() % 12), day) * 86_400_000
+                    + Int64(millis))
             var items: [JSON] = []
             for k in 0..<(2 + Int(random.next() % 3)) {
                 items.append(
                     .object([
-                        "sku": .string("SKU-\(100_000 + random.next() % 900_000)"), "quantity": .number(Int(1 + random.next() % 5)),
-                        "unit_price": .number("\(random.next() % 200).\(10 + random.next() % 90)"), "line": .number(k + 1),
-                        "description": .string((0..<8).map { _ in words[Int(random.next() % UInt64(words.count))] }.joined(separator: " ")),
+                        "sku": .string("SKU-\(100_000 + random.next() % 900_000)"),
+                        "quantity": .number(Int(1 + random.next() % 5)),
+                        "unit_price": .number("\(random.next() % 200).\(10 + random.next() % 90)"),
+                        "line": .number(k + 1),
+                        "description": .string(
+                            (0..<8).map { _ in words[Int(random.next() % UInt64(words.count))] }.joined(separator: " ")),
                     ]))
             }
             let record: JSON = .object([
@@ -176,17 +201,20 @@ enum ParseBench {
                 "currency": .string("GBP"),
                 "total": .number("\(random.next() % 2000).\(10 + random.next() % 90)"),
                 "customer": .object([
-                    "id": .string("C\(random.next() % 10_000_000)"), "name": .string("Customer \(random.next() % 100_000)"),
+                    "id": .string("C\(random.next() % 10_000_000)"),
+                    "name": .string("Customer \(random.next() % 100_000)"),
                     "email": .string("user\(random.next() % 100_000)@example.com"),
                     "address": .object([
                         "line1": .string("\(1 + random.next() % 300) High Street"),
                         "city": .string(cities[Int(random.next() % UInt64(cities.count))]),
-                        "postcode": .string("LS\(random.next() % 30) \(random.next() % 10)AB"), "country": .string("GB"),
+                        "postcode": .string("LS\(random.next() % 30) \(random.next() % 10)AB"),
+                        "country": .string("GB"),
                     ]),
                 ]),
                 "items": .array(items),
                 "tags": .array((0..<3).map { _ in .string(words[Int(random.next() % UInt64(words.count))]) }),
-                "notes": .string((0..<24).map { _ in words[Int(random.next() % UInt64(words.count))] }.joined(separator: " ")),
+                "notes": .string(
+                    (0..<24).map { _ in words[Int(random.next() % UInt64(words.count))] }.joined(separator: " ")),
                 "discount": random.next() % 3 == 0 ? .null : .number("0.\(random.next() % 100)"),
             ])
             JSONWriter.write(record, to: &piece)

@@ -91,7 +91,8 @@ package struct CSVDecoder: RecordDecoder {
             // The header comes from the start of the stream unless given; then the resume point.
             if headerUnavailable {
                 throw RecordFileError(
-                    .invalidResumePoint, "resuming CSV at a byte offset needs the header (ReaderOptions.csvHeader) or a source from byte 0")
+                    .invalidResumePoint,
+                    "resuming CSV at a byte offset needs the header (ReaderOptions.csvHeader) or a source from byte 0")
             }
             guard prelude.skipByteOrderMark(&buffer, &summary) else { return .needInput }
             if header != nil {
@@ -106,7 +107,8 @@ package struct CSVDecoder: RecordDecoder {
                 scanState = 0
                 longLine = nil
                 if header == nil {
-                    throw RecordFileError(.invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes")
+                    throw RecordFileError(
+                        .invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes")
                 }
                 if !complete, options.inputIsPrefix {
                     summary.droppedCutOffRecord = true
@@ -114,7 +116,9 @@ package struct CSVDecoder: RecordDecoder {
                 }
                 return .item(
                     failure(
-                        RecordError(.lineTooLong, "row is longer than \(options.maxRecordBytes) bytes (\(endOffset - skipping.start) bytes)"),
+                        RecordError(
+                            .lineTooLong,
+                            "row is longer than \(options.maxRecordBytes) bytes (\(endOffset - skipping.start) bytes)"),
                         start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
             }
             if searchFrom < buffer.position {
@@ -125,7 +129,9 @@ package struct CSVDecoder: RecordDecoder {
                 let start = buffer.position
                 buffer.position = end + 1
                 searchFrom = buffer.position
-                if let item = try row(from: start, to: end, endOffset: buffer.offset(of: end + 1)) { return .item(item) }
+                if let item = try row(from: start, to: end, endOffset: buffer.offset(of: end + 1)) {
+                    return .item(item)
+                }
                 continue
             }
             if buffer.available > options.maxRecordBytes {
@@ -220,7 +226,8 @@ package struct CSVDecoder: RecordDecoder {
         let (excerpt, truncated) = rawExcerpt(buffer.bytes[start..<lineEnd])
         return failure(
             RecordError(.unbalancedQuote, "a quoted cell is not closed (the row is read up to its line break)"),
-            start: buffer.offset(of: start), end: buffer.offset(of: buffer.position), raw: excerpt, truncated: truncated)
+            start: buffer.offset(of: start), end: buffer.offset(of: buffer.position), raw: excerpt, truncated: truncated
+        )
     }
 
     private func isBlank(_ start: Int, _ end: Int) -> Bool {
@@ -243,7 +250,9 @@ package struct CSVDecoder: RecordDecoder {
         let startOffset = buffer.offset(of: start)
         if last - start > options.maxRecordBytes {
             let (excerpt, truncated) = rawExcerpt(bytes[start..<end])
-            if header == nil { throw RecordFileError(.invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes") }
+            if header == nil {
+                throw RecordFileError(.invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes")
+            }
             return failure(
                 RecordError(.lineTooLong, "row is longer than \(options.maxRecordBytes) bytes (\(last - start) bytes)"),
                 start: startOffset, end: endOffset, raw: excerpt, truncated: truncated)
@@ -274,7 +283,8 @@ package struct CSVDecoder: RecordDecoder {
             let number = nextNumber
             nextNumber += 1
             summary.records += 1
-            let record = Record(document: document[...], fields: ExtractedFields(selection: rules.selection, values: values))
+            let record = Record(
+                document: document[...], fields: ExtractedFields(selection: rules.selection, values: values))
             return RecordItem(number: number, startOffset: startOffset, endOffset: endOffset, outcome: .record(record))
         }
     }
@@ -289,7 +299,8 @@ package struct CSVDecoder: RecordDecoder {
                 var doubled = false
                 while true {
                     guard j < end else {
-                        return RecordError(.unbalancedQuote, "the quoted cell in column \(cells.count + 1) is not closed")
+                        return RecordError(
+                            .unbalancedQuote, "the quoted cell in column \(cells.count + 1) is not closed")
                     }
                     if bytes[j] == UInt8(ascii: "\"") {
                         if j + 1 < end, bytes[j + 1] == UInt8(ascii: "\"") {
@@ -362,7 +373,8 @@ package struct CSVDecoder: RecordDecoder {
 
     private func makeDocument(_ bytes: [UInt8]) -> Result<([UInt8], [FieldValue?]), RecordError> {
         var document = [UInt8]()
-        document.reserveCapacity(2 + cells.reduce(0) { $0 + $1.end - $1.start + 8 } + columns.reduce(0) { $0 + $1.key.count })
+        document.reserveCapacity(
+            2 + cells.reduce(0) { $0 + $1.end - $1.start + 8 } + columns.reduce(0) { $0 + $1.key.count })
         document.append(UInt8(ascii: "{"))
         var ranges: [(slot: Int, start: Int, kind: FieldValue.Kind, end: Int)] = []
         for (index, cell) in cells.enumerated() {
@@ -382,12 +394,15 @@ package struct CSVDecoder: RecordDecoder {
         document.append(UInt8(ascii: "}"))
         var values = [FieldValue?](repeating: nil, count: rules.selection.count)
         for range in ranges {
-            values[range.slot] = FieldValue(kind: range.kind, raw: document[range.start..<range.end], hasEscapes: range.kind == .string)
+            values[range.slot] = FieldValue(
+                kind: range.kind, raw: document[range.start..<range.end], hasEscapes: range.kind == .string)
         }
         return .success((document, values))
     }
 
-    private func convert(_ text: ArraySlice<UInt8>, quoted: Bool, type: FieldType?, into out: inout [UInt8]) -> Result<FieldValue.Kind, RecordError> {
+    private func convert(_ text: ArraySlice<UInt8>, quoted: Bool, type: FieldType?, into out: inout [UInt8]) -> Result<
+        FieldValue.Kind, RecordError
+    > {
         guard validUTF8(text) else { return .failure(RecordError(.invalidUTF8, "the cell is not valid UTF-8")) }
         if text.isEmpty {
             if quoted, type == nil || type == .string || type == .any {
@@ -421,7 +436,9 @@ package struct CSVDecoder: RecordDecoder {
             }
             return .success(.boolean)
         case .timestamp?:
-            guard Timestamp(iso8601: String(decoding: trimmed, as: UTF8.self)) != nil else { return wrong(text, "an ISO 8601 timestamp") }
+            guard Timestamp(iso8601: String(decoding: trimmed, as: UTF8.self)) != nil else {
+                return wrong(text, "an ISO 8601 timestamp")
+            }
             appendJSONString(trimmed, to: &out)
             return .success(.string)
         case .date?:
@@ -441,15 +458,20 @@ package struct CSVDecoder: RecordDecoder {
 
     private func wrong(_ text: ArraySlice<UInt8>, _ expected: String) -> Result<FieldValue.Kind, RecordError> {
         let excerpt = String(decoding: text.prefix(40), as: UTF8.self)
-        return .failure(RecordError(.wrongType, "should be \(expected) but is '\(excerpt)\(text.count > 40 ? "…" : "")'"))
+        return .failure(
+            RecordError(.wrongType, "should be \(expected) but is '\(excerpt)\(text.count > 40 ? "…" : "")'"))
     }
 
-    private mutating func failure(_ error: RecordError, start: Int64, end: Int64, raw: ArraySlice<UInt8>, truncated: Bool) -> RecordItem {
+    private mutating func failure(
+        _ error: RecordError, start: Int64, end: Int64, raw: ArraySlice<UInt8>, truncated: Bool
+    ) -> RecordItem {
         let number = nextNumber
         nextNumber += 1
         summary.records += 1
         summary.failedRecords += 1
-        return RecordItem(number: number, startOffset: start, endOffset: end, outcome: .failure(error, raw: raw, rawTruncated: truncated))
+        return RecordItem(
+            number: number, startOffset: start, endOffset: end,
+            outcome: .failure(error, raw: raw, rawTruncated: truncated))
     }
 }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The part of the stream a decoder still holds, as one array. Records are handed out as slices of
@@ -122,7 +122,8 @@ struct StreamPrelude: Sendable {
         }
         buffer.position = buffer.count
         if buffer.ended {
-            throw RecordFileError(.invalidResumePoint, "the resume point lies beyond the end of the data", offset: skipUntil)
+            throw RecordFileError(
+                .invalidResumePoint, "the resume point lies beyond the end of the data", offset: skipUntil)
         }
         return false
     }

@@ -123,7 +123,9 @@ struct ObjectScanner {
                 var keyEscaped = false
                 try scanString(escaped: &keyEscaped)
                 if stack.depth == 1 {
-                    slot = selection.count > 0 ? lookUp(keyStart: keyStart, keyEnd: i - 1, escaped: keyEscaped, selection: selection) : -1
+                    slot =
+                        selection.count > 0
+                        ? lookUp(keyStart: keyStart, keyEnd: i - 1, escaped: keyEscaped, selection: selection) : -1
                 }
                 skipWhitespace()
                 guard i < n else { throw endedEarly() }
@@ -302,14 +304,17 @@ struct ObjectScanner {
     private func endedEarly() -> Failure { fail(.invalidJSON, "the JSON ends too early") }
 
     private func tooDeep() -> Failure {
-        Failure(code: .tooDeep, offset: i - origin, detail: "nesting deeper than \(maxDepth) levels at byte \(i - origin)")
+        Failure(
+            code: .tooDeep, offset: i - origin, detail: "nesting deeper than \(maxDepth) levels at byte \(i - origin)")
     }
 
     private func unexpected(_ expected: String) -> Failure {
         let offset = i - origin
         let found = p[i]
-        let shown = found >= 0x20 && found < 0x7F ? "'\(Character(Unicode.Scalar(found)))'" : "byte 0x\(Hex.encode([found]))"
-        return Failure(code: .invalidJSON, offset: offset, detail: "expected \(expected), found \(shown) at byte \(offset)")
+        let shown =
+            found >= 0x20 && found < 0x7F ? "'\(Character(Unicode.Scalar(found)))'" : "byte 0x\(Hex.encode([found]))"
+        return Failure(
+            code: .invalidJSON, offset: offset, detail: "expected \(expected), found \(shown) at byte \(offset)")
     }
 }
 
@@ -332,21 +337,21 @@ func hexValue(_ byte: UInt8) -> UInt8? {
 func skipPlainStringBytes(_ p: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
     var i = start
     #if _endian(little)
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highs: UInt64 = 0x8080_8080_8080_8080
-    while i + 8 <= end {
-        let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-        let quote = w ^ (ones &* 0x22)
-        let backslash = w ^ (ones &* 0x5C)
-        // A byte is flagged when it is below 0x20, equal to '"' or '\', or 0x80 and above; the
-        // lowest flag is exact (borrows only propagate upwards).
-        let control = (w &- ones &* 0x20) & ~w
-        let hasQuote = (quote &- ones) & ~quote
-        let hasBackslash = (backslash &- ones) & ~backslash
-        let flags = (control | hasQuote | hasBackslash | w) & highs
-        if flags != 0 { return i + flags.trailingZeroBitCount >> 3 }
-        i += 8
-    }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= end {
+            let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            let quote = w ^ (ones &* 0x22)
+            let backslash = w ^ (ones &* 0x5C)
+            // A byte is flagged when it is below 0x20, equal to '"' or '\', or 0x80 and above; the
+            // lowest flag is exact (borrows only propagate upwards).
+            let control = (w &- ones &* 0x20) & ~w
+            let hasQuote = (quote &- ones) & ~quote
+            let hasBackslash = (backslash &- ones) & ~backslash
+            let flags = (control | hasQuote | hasBackslash | w) & highs
+            if flags != 0 { return i + flags.trailingZeroBitCount >> 3 }
+            i += 8
+        }
     #endif
     while i < end {
         let c = p[i]

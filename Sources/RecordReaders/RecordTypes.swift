@@ -178,7 +178,9 @@ package struct Record: Sendable {
         } catch {
             throw RecordError(.invalidJSON, error.description)
         }
-        guard case .object(let object) = value else { throw RecordError(.notAnObject, "the record is a JSON \(value.kindName), not an object") }
+        guard case .object(let object) = value else {
+            throw RecordError(.notAnObject, "the record is a JSON \(value.kindName), not an object")
+        }
         return object
     }
 
@@ -239,7 +241,8 @@ package struct FieldValue: Sendable, Hashable {
 
     /// Whether the number is an integer (no fraction, no exponent).
     package var isInteger: Bool {
-        kind == .number && !raw.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
+        kind == .number
+            && !raw.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
     }
 }
 

@@ -15,7 +15,8 @@ struct IndexAndSelectionTests {
         let result = await read(Array(lines.joined(separator: "\n").utf8), dataset: orders)
         #expect(result.records.count == lines.count)
         let template = try #require(orders.index?.template)
-        var namer = IndexNamer(template: template, dataset: orders.name, keyParts: [:], rules: RecordRules(dataset: orders))
+        var namer = IndexNamer(
+            template: template, dataset: orders.name, keyParts: [:], rules: RecordRules(dataset: orders))
         var names: [String] = []
         for record in result.records {
             let expected = try template.render(dataset: orders.name, keyParts: [:]) { record.fields[$0]?.text }
@@ -25,7 +26,8 @@ struct IndexAndSelectionTests {
         }
         #expect(
             names == [
-                "orders-2024.01", "orders-2024.02", "orders-2024.01", "orders-2024.01", "orders-2024.12", "orders-2024.03",
+                "orders-2024.01", "orders-2024.02", "orders-2024.01", "orders-2024.01", "orders-2024.12",
+                "orders-2024.03",
                 "orders-2024.01",
             ])
     }
@@ -35,7 +37,10 @@ struct IndexAndSelectionTests {
         let template = try IndexNameTemplate("events-{kind}-{at:day}")
         let rules = RecordRules(selection: FieldSelection(["kind", "at"]))
         var decoder = JSONLinesDecoder(rules: rules)
-        decoder.feed(Array("{\"kind\": \"A\", \"at\": \"2024-05-01\"}\n{\"at\": \"2024-05-01\"}\n{\"kind\": \"A\", \"at\": \"soon\"}\n".utf8))
+        decoder.feed(
+            Array(
+                "{\"kind\": \"A\", \"at\": \"2024-05-01\"}\n{\"at\": \"2024-05-01\"}\n{\"kind\": \"A\", \"at\": \"soon\"}\n"
+                    .utf8))
         decoder.finish()
         var namer = IndexNamer(template: template, dataset: "events", keyParts: [:], rules: rules)
         var outcomes: [String] = []
@@ -69,15 +74,19 @@ struct IndexAndSelectionTests {
         #expect(result.fileError == nil)
         let objects = try result.records.map { try $0.object() }
         #expect(objects.map { $0["a"] } == [.number("1"), .number("2")])
-        #expect(objects.allSatisfy { $0["v"] == .number("1") && $0["k"] == .string("yes") && $0["after"] == .bool(true) })
+        #expect(
+            objects.allSatisfy { $0["v"] == .number("1") && $0["k"] == .string("yes") && $0["after"] == .bool(true) })
         #expect(objects.allSatisfy { $0["z"] == .null && $0["skip"] == nil })
     }
 
-    @Test("Every failure in every fixture has a stable code and a reason", arguments: [
-        ("mixed_errors.jsonl", "orders"), ("hostile_invalid_utf8.jsonl", "orders"), ("hostile_deep.jsonl", "orders"),
-        ("field_count.csv", "edge"), ("unbalanced.csv", "edge"), ("typed_errors.csv", "readings"),
-        ("invalid_utf8.csv", "edge"), ("unclosed_quote_eof.csv", "edge"),
-    ])
+    @Test(
+        "Every failure in every fixture has a stable code and a reason",
+        arguments: [
+            ("mixed_errors.jsonl", "orders"), ("hostile_invalid_utf8.jsonl", "orders"),
+            ("hostile_deep.jsonl", "orders"),
+            ("field_count.csv", "edge"), ("unbalanced.csv", "edge"), ("typed_errors.csv", "readings"),
+            ("invalid_utf8.csv", "edge"), ("unclosed_quote_eof.csv", "edge"),
+        ])
     func everyErrorExplained(fixture: String, datasetName: String) async throws {
         let result = await read(try fixtureBytes(fixture), dataset: try dataset(datasetName))
         #expect(!result.errors.isEmpty)

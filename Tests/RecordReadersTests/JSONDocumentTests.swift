@@ -11,7 +11,8 @@ struct JSONDocumentTests {
         return options
     }
 
-    @Test("UKHSA timeseries: each result is a record with the page's scalar fields merged in", arguments: [false, true])
+    @Test(
+        "UKHSA timeseries: each result is a record with the page's scalar fields merged in", arguments: [false, true])
     func ukhsaTimeseries(streamed: Bool) async throws {
         let bytes = try fixtureBytes("ukhsa_timeseries.json")
         let result = try await readEveryWay(
@@ -65,7 +66,9 @@ struct JSONDocumentTests {
         #expect(result.fileError == nil)
         #expect(result.summary.skippedByteOrderMark)
         #expect(
-            result.items.map { $0.error?.code.rawValue ?? "ok" } == ["ok", "NotAnObject", "ok", "NotAnObject", "MissingField"])
+            result.items.map { $0.error?.code.rawValue ?? "ok" } == [
+                "ok", "NotAnObject", "ok", "NotAnObject", "MissingField",
+            ])
         #expect(result.records[1].fields["metric"]?.text == "b")
         #expect(try result.records[1].object()["v"] == .string("é😀"))
     }
@@ -82,13 +85,15 @@ struct JSONDocumentTests {
         #expect(ranged.fileError?.code == .invalidResumePoint)
     }
 
-    @Test("Whole-file failures come after the records before them, each with its code", arguments: [
-        ("doc_not_json.json", RecordFileError.Code.invalidJSON, 2),
-        ("doc_pointer_not_array.json", .notAnArray, 0),
-        ("doc_pointer_missing.json", .pointerNotFound, 0),
-        ("doc_truncated.json", .truncated, 1),
-        ("doc_deep.json", .tooDeep, 1),
-    ])
+    @Test(
+        "Whole-file failures come after the records before them, each with its code",
+        arguments: [
+            ("doc_not_json.json", RecordFileError.Code.invalidJSON, 2),
+            ("doc_pointer_not_array.json", .notAnArray, 0),
+            ("doc_pointer_missing.json", .pointerNotFound, 0),
+            ("doc_truncated.json", .truncated, 1),
+            ("doc_deep.json", .tooDeep, 1),
+        ])
     func fileErrors(name: String, code: RecordFileError.Code, recordsBefore: Int) async throws {
         let ukhsa = try dataset("elements")
         let elements = DatasetDefinitionWithPointer.make(ukhsa, pointer: "/results")
@@ -124,9 +129,12 @@ struct JSONDocumentTests {
     @Test("The state machine agrees with the strict parser on whole documents")
     func agreesWithParser() async throws {
         let cases = [
-            "[]", "[{}]", "[{\"a\":1},{\"a\":[1,2,{\"b\":null}]}]", "[{\"a\":\"\\ud83d\\ude00\"}]", "[{\"a\":\"\\ud83d\"}]",
-            "[{\"a\":01}]", "[{\"a\":1.}]", "[{\"a\":-}]", "[{\"a\":1e+}]", "[{\"a\":tru}]", "[{\"a\" 1}]", "[{\"a\":1,}]",
-            "[{},]", "[{}}", "[{]", "[{\"a\":\"\\q\"}]", "[{\"a\":-0.5E-3}]", "[{\"a\":true} ,{\"b\":false}, {\"c\":null} ]",
+            "[]", "[{}]", "[{\"a\":1},{\"a\":[1,2,{\"b\":null}]}]", "[{\"a\":\"\\ud83d\\ude00\"}]",
+            "[{\"a\":\"\\ud83d\"}]",
+            "[{\"a\":01}]", "[{\"a\":1.}]", "[{\"a\":-}]", "[{\"a\":1e+}]", "[{\"a\":tru}]", "[{\"a\" 1}]",
+            "[{\"a\":1,}]",
+            "[{},]", "[{}}", "[{]", "[{\"a\":\"\\q\"}]", "[{\"a\":-0.5E-3}]",
+            "[{\"a\":true} ,{\"b\":false}, {\"c\":null} ]",
             "[{\"a\":\"\u{7F}é\"}]", "[1 2]", "[{\"a\":[]]}]", "[-1, 0, 10, 1.25e3]", "[\"\\u00\"]",
         ]
         let elements = try rootArrayDataset()

@@ -47,7 +47,8 @@ struct JSONLinesTests {
 
     @Test("A byte-order mark is skipped, CRLF line ends trimmed, blank lines skipped and counted")
     func bomCRLFBlank() async throws {
-        let result = try await readEveryWay(try fixtureBytes("hostile_bom_crlf_blank.jsonl"), dataset: try dataset("orders"))
+        let result = try await readEveryWay(
+            try fixtureBytes("hostile_bom_crlf_blank.jsonl"), dataset: try dataset("orders"))
         #expect(result.summary.skippedByteOrderMark)
         #expect(result.summary.blankLines == 4)
         #expect(result.documents.count == 3)
@@ -62,7 +63,8 @@ struct JSONLinesTests {
         let outcome = result.items.map { $0.error?.code.rawValue ?? "ok" }
         #expect(
             outcome == [
-                "ok", "InvalidJSON", "NotAnObject", "NotAnObject", "MissingField", "WrongType", "WrongType", "InvalidJSON",
+                "ok", "InvalidJSON", "NotAnObject", "NotAnObject", "MissingField", "WrongType", "WrongType",
+                "InvalidJSON",
                 "InvalidJSON", "MissingField", "InvalidJSON", "WrongType", "ok",
             ])
         #expect(result.items.map(\.number) == Array(1...13))
@@ -83,8 +85,12 @@ struct JSONLinesTests {
 
     @Test("Invalid UTF-8 in a string is invalidUTF8: bad bytes, surrogates and overlong forms")
     func invalidUTF8() async throws {
-        let result = try await readEveryWay(try fixtureBytes("hostile_invalid_utf8.jsonl"), dataset: try dataset("orders"))
-        #expect(result.items.map { $0.error?.code.rawValue ?? "ok" } == ["ok", "InvalidUTF8", "InvalidUTF8", "InvalidUTF8", "ok"])
+        let result = try await readEveryWay(
+            try fixtureBytes("hostile_invalid_utf8.jsonl"), dataset: try dataset("orders"))
+        #expect(
+            result.items.map { $0.error?.code.rawValue ?? "ok" } == [
+                "ok", "InvalidUTF8", "InvalidUTF8", "InvalidUTF8", "ok",
+            ])
     }
 
     @Test("Nesting past the depth limit is tooDeep for that line only")

@@ -54,7 +54,8 @@ struct RecordIDTests {
     @Test("Ids are distinct for distinct inputs, including ones a naive join would confuse")
     func distinctIds() async throws {
         let lines = [
-            #"{"a": "x:y", "b": "z"}"#, #"{"a": "x", "b": "y:z"}"#, #"{"a": "x", "b": "y"}"#, #"{"a": "x y", "b": "z"}"#,
+            #"{"a": "x:y", "b": "z"}"#, #"{"a": "x", "b": "y:z"}"#, #"{"a": "x", "b": "y"}"#,
+            #"{"a": "x y", "b": "z"}"#,
             #"{"a": "x", "b": "y z"}"#, #"{"a": 1, "b": 2}"#, #"{"a": "1", "b": "2 "}"#, #"{"a": "", "b": "12"}"#,
             #"{"a": "1", "b": "2"}"#,
         ]
@@ -64,7 +65,9 @@ struct RecordIDTests {
         decoder.finish()
         let maker = RecordIDMaker(idFields: ["a", "b"], generateIDs: false, file: Self.file)
         var ids: [String] = []
-        while case .item(let item) = try decoder.next() { ids.append(try maker.id(for: try #require(item.record), number: item.number)) }
+        while case .item(let item) = try decoder.next() {
+            ids.append(try maker.id(for: try #require(item.record), number: item.number))
+        }
         #expect(ids.count == lines.count)
         // Numbers and strings with the same text share an id (1:2); every other pair differs.
         #expect(ids[5] == "1:2" && ids[8] == "1:2")
@@ -107,7 +110,8 @@ struct RecordIDTests {
     func bulkLines() async throws {
         let items = try await records([#"{"order_id": 7, "created_at": "2024-05-01T10:00:00Z", "q": "a\"b"}"#])
         var out: [UInt8] = []
-        BulkAction.appendIndex(index: "orders-2024.05", id: "7", document: try #require(items[0].record).document, to: &out)
+        BulkAction.appendIndex(
+            index: "orders-2024.05", id: "7", document: try #require(items[0].record).document, to: &out)
         BulkAction.appendIndex(index: "x\"y", id: nil, document: Array("{}".utf8)[...], to: &out)
         let text = String(decoding: out, as: UTF8.self)
         #expect(

@@ -35,7 +35,8 @@ struct ReadResult {
         items.map { item in
             switch item.outcome {
             case .record(let record): "\(item.number) \(item.startOffset)-\(item.endOffset) \(record.text)"
-            case .failure(let error, _, _): "\(item.number) \(item.startOffset)-\(item.endOffset) \(error.code.rawValue)"
+            case .failure(let error, _, _):
+                "\(item.number) \(item.startOffset)-\(item.endOffset) \(error.code.rawValue)"
             }
         }
     }
@@ -46,7 +47,8 @@ func read(
     start: ReadPosition = .start, sourceOffset: Int64? = nil
 ) async -> ReadResult {
     var stream = RecordStream(
-        format: dataset.format, rules: RecordRules(dataset: dataset), options: options, start: start, sourceOffset: sourceOffset,
+        format: dataset.format, rules: RecordRules(dataset: dataset), options: options, start: start,
+        sourceOffset: sourceOffset,
         source: InMemoryByteSource(bytes, chunkSize: chunkSize))
     var items: [RecordItem] = []
     do {
@@ -83,7 +85,8 @@ func checkResumeFromEveryRecord(
         options.csvHeader = whole.csvHeader
         if rangedSource {
             let ranged = await read(
-                Array(bytes[Int(item.startOffset)...]), dataset: dataset, options: options, chunkSize: 5, start: position)
+                Array(bytes[Int(item.startOffset)...]), dataset: dataset, options: options, chunkSize: 5,
+                start: position)
             #expect(ranged.transcript == expected, "ranged read from \(position)")
         }
         let fromZero = await read(bytes, dataset: dataset, chunkSize: 11, start: position, sourceOffset: 0)
