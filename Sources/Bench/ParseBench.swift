@@ -14,6 +14,10 @@ import RecordReaders
 /// `{"index":{"_index":…,"_id":…}}\n<doc>\n` to a reused buffer that is dropped every 8 MiB (a bulk
 /// request's worth). The peer (`Benchmarks/python/parse_jsonl.py`) does `json.loads` per line, the
 /// same checks, and `json.dumps` of the action and the document into a `bytearray`.
+///
+/// A third row (`swift json doc`, no peer) reads the same records as one JSON document
+/// (`{"page":1,"theme":"bench","results":[…]}`, streamed, parent fields merged into each record).
+/// `BENCH_PARSE_STAGE=decode|noindex` leaves steps out, for profiling.
 enum ParseBench {
     static let command = BenchCommand(
         name: "parse", summary: "JSON lines to bulk actions: RecordReaders vs Python json (MB/s, records/s, peak RSS)",
@@ -42,6 +46,12 @@ enum ParseBench {
         var rows: [(name: String, seconds: Double, cpu: Double, bytes: Double, records: Double, rss: Int)] = [
             ("swift", ours.seconds, ours.cpuSeconds, Double(bytes), Double(ours.records), ours.peakRSS)
         ]
+        let document = try measureOursAsDocument(path: path)
+        rows.append(
+            (
+                "swift json doc", document.seconds, document.cpuSeconds, Double(bytes), Double(document.records),
+                document.peakRSS
+            ))
         if !options.swiftOnly {
             let peer = try PythonPeer.run(script: "parse_jsonl.py", in: options.scriptsDirectory, arguments: [path])
             rows.append(
@@ -58,11 +68,11 @@ enum ParseBench {
             text + String(repeating: " ", count: max(0, width - text.count))
         }
         print(
-            pad("side", 13) + pad("wall s", 8) + pad("cpu s", 8) + pad("MB/s", 7) + pad("MB/cpu-s", 10)
+            pad("side", 16) + pad("wall s", 8) + pad("cpu s", 8) + pad("MB/s", 7) + pad("MB/cpu-s", 10)
                 + pad("records/s", 11) + pad("records/cpu-s", 15) + "peak RSS")
         for row in rows {
             print(
-                pad(row.name, 13) + pad(String(format: "%.2f", row.seconds), 8)
+                pad(row.name, 16) + pad(String(format: "%.2f", row.seconds), 8)
                     + pad(String(format: "%.2f", row.cpu), 8)
                     + pad(String(format: "%.0f", row.bytes / 1e6 / row.seconds), 7)
                     + pad(String(format: "%.0f", row.bytes / 1e6 / row.cpu), 10)
@@ -70,11 +80,11 @@ enum ParseBench {
                     + pad(String(format: "%.0f", row.records / row.cpu), 15)
                     + "\(row.rss >> 20) MiB")
         }
-        if rows.count == 2 {
+        if let peer = rows.first(where: { $0.name == "python json" }) {
             print(
                 String(
-                    format: "ratio (per CPU second): %.1fx",
-                    (rows[0].bytes / rows[0].cpu) / (rows[1].bytes / rows[1].cpu)))
+                    format: "JSON lines, ours vs python, per CPU second: %.1fx",
+                    (rows[0].bytes / rows[0].cpu) / (peer.bytes / peer.cpu)))
         }
     }
 
@@ -87,12 +97,46 @@ enum ParseBench {
 
     static func measureOurs(path: String) throws -> Result {
         let dataset = try DatasetCatalog.parse(Array(datasetDocument.utf8)).datasets[0]
+        var decoder = JSONLinesDecoder(rules: RecordRules(dataset: dataset))
+        var source = try FileByteSource(path: path, chunkSize: 1 << 20)
+        return try measure(dataset: dataset, decoder: &decoder) { try source.nextChunkNow() }
+    }
+
+    /// The same records as one JSON document, `{"page":1,"theme":"bench","results":[…]}` with the
+    /// parent fields merged into each record: the file's line ends become commas on the fly, and a
+    /// last record closes the array.
+    static func measureOursAsDocument(path: String) throws -> Result {
+        var dataset = try DatasetCatalog.parse(Array(datasetDocument.utf8)).datasets[0]
+        dataset.format = .jsonDocument(recordsPointer: try JSONPointer("/results"), mergeParentFields: true)
+        var decoder = JSONDocumentDecoder(
+            pointer: ["results"], mergeParentFields: true, rules: RecordRules(dataset: dataset))
+        var source = try FileByteSource(path: path, chunkSize: 1 << 20)
+        var stage = 0
+        return try measure(dataset: dataset, decoder: &decoder) {
+            switch stage {
+            case 0:
+                stage = 1
+                return Array(#"{"page":1,"theme":"bench","results":["#.utf8)
+            case 1:
+                guard var chunk = try source.nextChunkNow() else {
+                    stage = 2
+                    return Array(#"{"order_id":0,"created_at":"2024-01-01T00:00:00Z"}]}"#.utf8)
+                }
+                for k in chunk.indices where chunk[k] == 0x0A { chunk[k] = UInt8(ascii: ",") }
+                return chunk
+            default:
+                return nil
+            }
+        }
+    }
+
+    static func measure(
+        dataset: DatasetDefinition, decoder: inout some RecordDecoder, nextChunk: () throws -> [UInt8]?
+    ) throws -> Result {
         let rules = RecordRules(dataset: dataset)
         var namer = IndexNamer(template: dataset.index!.template, dataset: dataset.name, keyParts: [:], rules: rules)
         let ids = RecordIDMaker(
             dataset: dataset, generateIDs: false, file: FileIdentity(bucket: "b", key: "orders/x.jsonl", version: "1"))
-        var decoder = JSONLinesDecoder(rules: rules)
-        var source = try FileByteSource(path: path, chunkSize: 1 << 20)
         var out = [UInt8]()
         out.reserveCapacity(9 << 20)
         let stage = ProcessInfo.processInfo.environment["BENCH_PARSE_STAGE"] ?? "full"
@@ -105,7 +149,7 @@ enum ParseBench {
         loop: while true {
             switch try decoder.next() {
             case .needInput:
-                if let chunk = try source.nextChunkNow() { decoder.feed(chunk) } else { decoder.finish() }
+                if let chunk = try nextChunk() { decoder.feed(chunk) } else { decoder.finish() }
             case .end:
                 break loop
             case .item(let item):
