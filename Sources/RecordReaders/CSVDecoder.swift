@@ -102,7 +102,7 @@ package struct CSVDecoder: RecordDecoder {
                 }
             }
             if let skipping = longLine {
-                guard let (endOffset, complete) = skipping.skip(&buffer) else { return .needInput }
+                guard let (endOffset, newline) = skipping.skip(&buffer) else { return .needInput }
                 searchFrom = buffer.position
                 scanState = 0
                 longLine = nil
@@ -110,16 +110,12 @@ package struct CSVDecoder: RecordDecoder {
                     throw RecordFileError(
                         .invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes")
                 }
-                if !complete, options.inputIsPrefix {
-                    summary.droppedCutOffRecord = true
-                    return .end
-                }
+                guard
+                    let error = skipping.error(
+                        end: endOffset, newline: newline, noun: "row", options: options, summary: &summary)
+                else { return .end }
                 return .item(
-                    failure(
-                        RecordError(
-                            .lineTooLong,
-                            "row is longer than \(options.maxRecordBytes) bytes (\(endOffset - skipping.start) bytes)"),
-                        start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
+                    failure(error, start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
             }
             if searchFrom < buffer.position {
                 searchFrom = buffer.position
@@ -280,12 +276,9 @@ package struct CSVDecoder: RecordDecoder {
             if let violation = rules.violation(in: values) {
                 return failure(violation, start: startOffset, end: endOffset, raw: excerpt, truncated: truncated)
             }
-            let number = nextNumber
-            nextNumber += 1
-            summary.records += 1
             let record = Record(
                 document: document[...], fields: ExtractedFields(selection: rules.selection, values: values))
-            return RecordItem(number: number, startOffset: startOffset, endOffset: endOffset, outcome: .record(record))
+            return summary.item(number: &nextNumber, start: startOffset, end: endOffset, .record(record))
         }
     }
 
@@ -465,13 +458,7 @@ package struct CSVDecoder: RecordDecoder {
     private mutating func failure(
         _ error: RecordError, start: Int64, end: Int64, raw: ArraySlice<UInt8>, truncated: Bool
     ) -> RecordItem {
-        let number = nextNumber
-        nextNumber += 1
-        summary.records += 1
-        summary.failedRecords += 1
-        return RecordItem(
-            number: number, startOffset: start, endOffset: end,
-            outcome: .failure(error, raw: raw, rawTruncated: truncated))
+        summary.item(number: &nextNumber, start: start, end: end, .failure(error, raw: raw, rawTruncated: truncated))
     }
 }
 

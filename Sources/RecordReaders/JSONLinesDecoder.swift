@@ -74,19 +74,15 @@ package struct JSONLinesDecoder: RecordDecoder {
                 return .needInput
             }
             if let skipping = longLine {
-                guard let (endOffset, complete) = skipping.skip(&buffer) else { return .needInput }
+                guard let (endOffset, newline) = skipping.skip(&buffer) else { return .needInput }
                 searchFrom = buffer.position
                 longLine = nil
-                if !complete, options.inputIsPrefix {
-                    summary.droppedCutOffRecord = true
-                    return .end
-                }
+                guard
+                    let error = skipping.error(
+                        end: endOffset, newline: newline, noun: "line", options: options, summary: &summary)
+                else { return .end }
                 return .item(
-                    failure(
-                        RecordError(
-                            .lineTooLong,
-                            "line is longer than \(options.maxRecordBytes) bytes (\(endOffset - skipping.start) bytes)"),
-                        start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
+                    failure(error, start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
             }
             if let newline = buffer.index(of: 0x0A, from: max(searchFrom, buffer.position)) {
                 let start = buffer.position
@@ -171,23 +167,14 @@ package struct JSONLinesDecoder: RecordDecoder {
             let (excerpt, truncated) = rawExcerpt(bytes[first..<last])
             return failure(violation, start: startOffset, end: endOffset, raw: excerpt, truncated: truncated)
         }
-        let number = nextNumber
-        nextNumber += 1
-        summary.records += 1
         let record = Record(
             document: bytes[first..<last], fields: ExtractedFields(selection: rules.selection, values: values))
-        return RecordItem(number: number, startOffset: startOffset, endOffset: endOffset, outcome: .record(record))
+        return summary.item(number: &nextNumber, start: startOffset, end: endOffset, .record(record))
     }
 
     private mutating func failure(
         _ error: RecordError, start: Int64, end: Int64, raw: ArraySlice<UInt8>, truncated: Bool
     ) -> RecordItem {
-        let number = nextNumber
-        nextNumber += 1
-        summary.records += 1
-        summary.failedRecords += 1
-        return RecordItem(
-            number: number, startOffset: start, endOffset: end,
-            outcome: .failure(error, raw: raw, rawTruncated: truncated))
+        summary.item(number: &nextNumber, start: start, end: end, .failure(error, raw: raw, rawTruncated: truncated))
     }
 }
