@@ -13,6 +13,7 @@ enum BenchCommands {
         ColdStartBench.command,
         BulkEncodeBench.command,
         ParquetBench.command,
+        ParseBench.command,
     ]
 
     static var usage: String {

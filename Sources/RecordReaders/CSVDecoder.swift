@@ -91,7 +91,8 @@ package struct CSVDecoder: RecordDecoder {
             // The header comes from the start of the stream unless given; then the resume point.
             if headerUnavailable {
                 throw RecordFileError(
-                    .invalidResumePoint, "resuming CSV at a byte offset needs the header (ReaderOptions.csvHeader) or a source from byte 0")
+                    .invalidResumePoint,
+                    "resuming CSV at a byte offset needs the header (ReaderOptions.csvHeader) or a source from byte 0")
             }
             guard prelude.skipByteOrderMark(&buffer, &summary) else { return .needInput }
             if header != nil {
@@ -101,21 +102,20 @@ package struct CSVDecoder: RecordDecoder {
                 }
             }
             if let skipping = longLine {
-                guard let (endOffset, complete) = skipping.skip(&buffer) else { return .needInput }
+                guard let (endOffset, newline) = skipping.skip(&buffer) else { return .needInput }
                 searchFrom = buffer.position
                 scanState = 0
                 longLine = nil
                 if header == nil {
-                    throw RecordFileError(.invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes")
+                    throw RecordFileError(
+                        .invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes")
                 }
-                if !complete, options.inputIsPrefix {
-                    summary.droppedCutOffRecord = true
-                    return .end
-                }
+                guard
+                    let error = skipping.error(
+                        end: endOffset, newline: newline, noun: "row", options: options, summary: &summary)
+                else { return .end }
                 return .item(
-                    failure(
-                        RecordError(.lineTooLong, "row is longer than \(options.maxRecordBytes) bytes (\(endOffset - skipping.start) bytes)"),
-                        start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
+                    failure(error, start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
             }
             if searchFrom < buffer.position {
                 searchFrom = buffer.position
@@ -125,7 +125,9 @@ package struct CSVDecoder: RecordDecoder {
                 let start = buffer.position
                 buffer.position = end + 1
                 searchFrom = buffer.position
-                if let item = try row(from: start, to: end, endOffset: buffer.offset(of: end + 1)) { return .item(item) }
+                if let item = try row(from: start, to: end, endOffset: buffer.offset(of: end + 1)) {
+                    return .item(item)
+                }
                 continue
             }
             if buffer.available > options.maxRecordBytes {
@@ -220,7 +222,8 @@ package struct CSVDecoder: RecordDecoder {
         let (excerpt, truncated) = rawExcerpt(buffer.bytes[start..<lineEnd])
         return failure(
             RecordError(.unbalancedQuote, "a quoted cell is not closed (the row is read up to its line break)"),
-            start: buffer.offset(of: start), end: buffer.offset(of: buffer.position), raw: excerpt, truncated: truncated)
+            start: buffer.offset(of: start), end: buffer.offset(of: buffer.position), raw: excerpt, truncated: truncated
+        )
     }
 
     private func isBlank(_ start: Int, _ end: Int) -> Bool {
@@ -243,7 +246,9 @@ package struct CSVDecoder: RecordDecoder {
         let startOffset = buffer.offset(of: start)
         if last - start > options.maxRecordBytes {
             let (excerpt, truncated) = rawExcerpt(bytes[start..<end])
-            if header == nil { throw RecordFileError(.invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes") }
+            if header == nil {
+                throw RecordFileError(.invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes")
+            }
             return failure(
                 RecordError(.lineTooLong, "row is longer than \(options.maxRecordBytes) bytes (\(last - start) bytes)"),
                 start: startOffset, end: endOffset, raw: excerpt, truncated: truncated)
@@ -271,11 +276,9 @@ package struct CSVDecoder: RecordDecoder {
             if let violation = rules.violation(in: values) {
                 return failure(violation, start: startOffset, end: endOffset, raw: excerpt, truncated: truncated)
             }
-            let number = nextNumber
-            nextNumber += 1
-            summary.records += 1
-            let record = Record(document: document[...], fields: ExtractedFields(selection: rules.selection, values: values))
-            return RecordItem(number: number, startOffset: startOffset, endOffset: endOffset, outcome: .record(record))
+            let record = Record(
+                document: document[...], fields: ExtractedFields(selection: rules.selection, values: values))
+            return summary.item(number: &nextNumber, start: startOffset, end: endOffset, .record(record))
         }
     }
 
@@ -289,7 +292,8 @@ package struct CSVDecoder: RecordDecoder {
                 var doubled = false
                 while true {
                     guard j < end else {
-                        return RecordError(.unbalancedQuote, "the quoted cell in column \(cells.count + 1) is not closed")
+                        return RecordError(
+                            .unbalancedQuote, "the quoted cell in column \(cells.count + 1) is not closed")
                     }
                     if bytes[j] == UInt8(ascii: "\"") {
                         if j + 1 < end, bytes[j + 1] == UInt8(ascii: "\"") {
@@ -362,7 +366,8 @@ package struct CSVDecoder: RecordDecoder {
 
     private func makeDocument(_ bytes: [UInt8]) -> Result<([UInt8], [FieldValue?]), RecordError> {
         var document = [UInt8]()
-        document.reserveCapacity(2 + cells.reduce(0) { $0 + $1.end - $1.start + 8 } + columns.reduce(0) { $0 + $1.key.count })
+        document.reserveCapacity(
+            2 + cells.reduce(0) { $0 + $1.end - $1.start + 8 } + columns.reduce(0) { $0 + $1.key.count })
         document.append(UInt8(ascii: "{"))
         var ranges: [(slot: Int, start: Int, kind: FieldValue.Kind, end: Int)] = []
         for (index, cell) in cells.enumerated() {
@@ -382,12 +387,15 @@ package struct CSVDecoder: RecordDecoder {
         document.append(UInt8(ascii: "}"))
         var values = [FieldValue?](repeating: nil, count: rules.selection.count)
         for range in ranges {
-            values[range.slot] = FieldValue(kind: range.kind, raw: document[range.start..<range.end], hasEscapes: range.kind == .string)
+            values[range.slot] = FieldValue(
+                kind: range.kind, raw: document[range.start..<range.end], hasEscapes: range.kind == .string)
         }
         return .success((document, values))
     }
 
-    private func convert(_ text: ArraySlice<UInt8>, quoted: Bool, type: FieldType?, into out: inout [UInt8]) -> Result<FieldValue.Kind, RecordError> {
+    private func convert(_ text: ArraySlice<UInt8>, quoted: Bool, type: FieldType?, into out: inout [UInt8]) -> Result<
+        FieldValue.Kind, RecordError
+    > {
         guard validUTF8(text) else { return .failure(RecordError(.invalidUTF8, "the cell is not valid UTF-8")) }
         if text.isEmpty {
             if quoted, type == nil || type == .string || type == .any {
@@ -421,7 +429,9 @@ package struct CSVDecoder: RecordDecoder {
             }
             return .success(.boolean)
         case .timestamp?:
-            guard Timestamp(iso8601: String(decoding: trimmed, as: UTF8.self)) != nil else { return wrong(text, "an ISO 8601 timestamp") }
+            guard Timestamp(iso8601: String(decoding: trimmed, as: UTF8.self)) != nil else {
+                return wrong(text, "an ISO 8601 timestamp")
+            }
             appendJSONString(trimmed, to: &out)
             return .success(.string)
         case .date?:
@@ -441,15 +451,14 @@ package struct CSVDecoder: RecordDecoder {
 
     private func wrong(_ text: ArraySlice<UInt8>, _ expected: String) -> Result<FieldValue.Kind, RecordError> {
         let excerpt = String(decoding: text.prefix(40), as: UTF8.self)
-        return .failure(RecordError(.wrongType, "should be \(expected) but is '\(excerpt)\(text.count > 40 ? "…" : "")'"))
+        return .failure(
+            RecordError(.wrongType, "should be \(expected) but is '\(excerpt)\(text.count > 40 ? "…" : "")'"))
     }
 
-    private mutating func failure(_ error: RecordError, start: Int64, end: Int64, raw: ArraySlice<UInt8>, truncated: Bool) -> RecordItem {
-        let number = nextNumber
-        nextNumber += 1
-        summary.records += 1
-        summary.failedRecords += 1
-        return RecordItem(number: number, startOffset: start, endOffset: end, outcome: .failure(error, raw: raw, rawTruncated: truncated))
+    private mutating func failure(
+        _ error: RecordError, start: Int64, end: Int64, raw: ArraySlice<UInt8>, truncated: Bool
+    ) -> RecordItem {
+        summary.item(number: &nextNumber, start: start, end: end, .failure(error, raw: raw, rawTruncated: truncated))
     }
 }
 
@@ -482,28 +491,9 @@ func validUTF8(_ text: ArraySlice<UInt8>) -> Bool {
 }
 
 /// Appends valid UTF-8 `text` as a JSON string.
-func appendJSONString<Text: RandomAccessCollection>(_ text: Text, to out: inout [UInt8]) where Text.Element == UInt8, Text.Index == Int {
-    out.append(0x22)
-    var runStart = text.startIndex
-    for i in text.indices {
-        let byte = text[i]
-        guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-        out.append(contentsOf: text[runStart..<i])
-        runStart = i + 1
-        switch byte {
-        case 0x22: out.append(contentsOf: [0x5C, 0x22])
-        case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-        default:
-            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-            out.append(lowerHex[Int(byte >> 4)])
-            out.append(lowerHex[Int(byte & 0xF)])
-        }
-    }
-    out.append(contentsOf: text[runStart...])
-    out.append(0x22)
+@inline(__always)
+func appendJSONString(_ text: ArraySlice<UInt8>, to out: inout [UInt8]) {
+    text.withUnsafeBufferPointer { JSONWriter.writeString(utf8: $0, to: &out) }
 }
 
 /// A CSV number as RFC 8259 number text: `+` dropped, leading zeros removed, `.5` → `0.5`,
@@ -550,5 +540,3 @@ func normaliseNumber(_ text: ArraySlice<UInt8>, integer: Bool) -> [UInt8]? {
     guard i == end else { return nil }
     return out
 }
-
-private let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The part of the stream a decoder still holds, as one array. Records are handed out as slices of
@@ -122,7 +122,8 @@ struct StreamPrelude: Sendable {
         }
         buffer.position = buffer.count
         if buffer.ended {
-            throw RecordFileError(.invalidResumePoint, "the resume point lies beyond the end of the data", offset: skipUntil)
+            throw RecordFileError(
+                .invalidResumePoint, "the resume point lies beyond the end of the data", offset: skipUntil)
         }
         return false
     }
@@ -149,5 +150,28 @@ struct LongLine: Sendable {
         }
         buffer.discardAll()
         return buffer.ended ? (buffer.streamOffset, false) : nil
+    }
+
+    /// Once skipped up to `end`: the error to report, or nil when the input is a prefix that ended
+    /// inside the line (then counted as a dropped cut-off record).
+    func error(
+        end: Int64, newline: Bool, noun: String, options: ReaderOptions, summary: inout ReaderSummary
+    ) -> RecordError? {
+        if !newline, options.inputIsPrefix {
+            summary.droppedCutOffRecord = true
+            return nil
+        }
+        return RecordError(
+            .lineTooLong, "\(noun) is longer than \(options.maxRecordBytes) bytes (\(end - start) bytes)")
+    }
+}
+
+extension ReaderSummary {
+    /// Numbers an item (taking `number` and advancing it) and counts it.
+    mutating func item(number: inout Int, start: Int64, end: Int64, _ outcome: RecordItem.Outcome) -> RecordItem {
+        defer { number += 1 }
+        records += 1
+        if case .failure = outcome { failedRecords += 1 }
+        return RecordItem(number: number, startOffset: start, endOffset: end, outcome: outcome)
     }
 }

@@ -61,6 +61,7 @@ package struct JSONDocumentDecoder: RecordDecoder {
     private var recordsDepth = -1  // frames.count at element level while in the records array
     private var foundTarget = false
     private var recordsClosed = false
+    private var targetNotArrayAt: Int64?
     private var recordStart: Int64?
     private var recordTooLong = false
     private var recordExcerpt: [UInt8] = []
@@ -153,7 +154,10 @@ package struct JSONDocumentDecoder: RecordDecoder {
         }
     }
 
-    private enum Event { case record(Int, Int), needInput }
+    private enum Event {
+        case record(Int, Int)
+        case needInput
+    }
 
     private mutating func endOfInput() throws(RecordFileError) -> DecodeStep {
         if lex == .number, frames.isEmpty, [2, 3, 5, 8].contains(numberState) {
@@ -176,10 +180,16 @@ package struct JSONDocumentDecoder: RecordDecoder {
                 recordStart = nil
                 return .end
             }
-            throw RecordFileError(.truncated, "the document ends before it is complete", offset: buffer.offset(of: buffer.count))
+            throw RecordFileError(
+                .truncated, "the document ends before it is complete", offset: buffer.offset(of: buffer.count))
         }
         if !foundTarget {
             throw RecordFileError(.pointerNotFound, "nothing at the records pointer '\(pointerText)'")
+        }
+        if let offset = targetNotArrayAt {
+            throw RecordFileError(
+                .notAnArray, "the records pointer '\(pointerText)' leads to something other than an array",
+                offset: offset)
         }
         return .end
     }
@@ -210,7 +220,9 @@ package struct JSONDocumentDecoder: RecordDecoder {
                     }
                     continue
                 case .literal:
-                    guard p[scan] == literal.utf8Start[literalIndex] else { throw syntax("an unknown word (expected \(literal))") }
+                    guard p[scan] == literal.utf8Start[literalIndex] else {
+                        throw syntax("an unknown word (expected \(literal))")
+                    }
                     scan += 1
                     literalIndex += 1
                     if literalIndex == literal.utf8CodeUnitCount {
@@ -268,11 +280,16 @@ package struct JSONDocumentDecoder: RecordDecoder {
                     try startValue(c)
                 }
             }
-            // The end of the input so far: a record that has grown too long is no longer held.
-            if let start = recordStart, !recordTooLong, buffer.offset(of: scan) - start > Int64(options.maxRecordBytes) {
+            // The end of the input so far: a record that has grown too long is no longer held, nor
+            // a key or parent value too long to keep.
+            if let start = recordStart, !recordTooLong, buffer.offset(of: scan) - start > Int64(options.maxRecordBytes)
+            {
                 recordTooLong = true
                 let from = Int(start - buffer.offset(of: 0))
                 recordExcerpt = Array(p[from..<min(count, from + RecordItem.rawLimit)])
+            }
+            if let start = capture, buffer.offset(of: scan) - start > Int64(Self.captureLimit) {
+                capture = nil
             }
             return .needInput
         }
@@ -303,36 +320,49 @@ package struct JSONDocumentDecoder: RecordDecoder {
         }
         if isTarget, !foundTarget {
             foundTarget = true
-            guard c == UInt8(ascii: "[") else {
-                throw RecordFileError(.notAnArray, "the records pointer '\(pointerText)' leads to something other than an array", offset: offset)
+            if c == UInt8(ascii: "[") {
+                recordsDepth = level + 1
+                prepareSelection()
+            } else {
+                // Reported once the document is known to be valid JSON.
+                targetNotArrayAt = offset
             }
-            recordsDepth = level + 1
-            prepareSelection()
         } else if isTarget {
             onPath = false
         }
         // Scalars of objects that enclose the records array are parent fields.
-        let isParentMember = merge && level > 0 && frames[level - 1].isObject && frames[level - 1].onPath && level - 1 < pointer.count
+        let isParentMember =
+            merge && level > 0 && frames[level - 1].isObject && frames[level - 1].onPath && level - 1 < pointer.count
             && (recordsDepth < 0 || level < recordsDepth)
         switch c {
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             guard frames.count < maxFrames else {
-                throw RecordFileError(.tooDeep, "the document nests deeper than \(maxFrames - 1) levels", offset: offset)
+                throw RecordFileError(
+                    .tooDeep, "the document nests deeper than \(maxFrames - 1) levels", offset: offset)
             }
             frames.append(Frame(isObject: c == UInt8(ascii: "{"), onPath: onPath && !isTarget))
             if isTarget { frames[frames.count - 1].onPath = false }
             expect = c == UInt8(ascii: "{") ? .keyOrClose : .valueOrClose
             scan += 1
         case UInt8(ascii: "\""):
-            if isParentMember { capture = offset; captureIsKey = false }
+            if isParentMember {
+                capture = offset
+                captureIsKey = false
+            }
             startString(isKey: false)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            if isParentMember { capture = offset; captureIsKey = false }
+            if isParentMember {
+                capture = offset
+                captureIsKey = false
+            }
             tokenStart = offset
             lex = .number
             numberState = 0
         case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
-            if isParentMember { capture = offset; captureIsKey = false }
+            if isParentMember {
+                capture = offset
+                captureIsKey = false
+            }
             lex = .literal
             literal = c == UInt8(ascii: "t") ? "true" : c == UInt8(ascii: "f") ? "false" : "null"
             literalIndex = 0
@@ -454,7 +484,9 @@ package struct JSONDocumentDecoder: RecordDecoder {
                 if escape == 6 {
                     escape = 0
                     if surrogate == 3 {
-                        guard (0xDC00...0xDFFF).contains(unicode) else { throw syntax("a lone UTF-16 surrogate in a \\u escape") }
+                        guard (0xDC00...0xDFFF).contains(unicode) else {
+                            throw syntax("a lone UTF-16 surrogate in a \\u escape")
+                        }
                         surrogate = 0
                     } else if (0xD800...0xDBFF).contains(unicode) {
                         surrogate = 1
@@ -475,7 +507,9 @@ package struct JSONDocumentDecoder: RecordDecoder {
                         let from = Int(start - buffer.offset(of: 0))
                         let key: String? =
                             scan - from <= Self.captureLimit
-                            ? buffer.bytes.withUnsafeBufferPointer { decodeStringLiteral(UnsafeBufferPointer(rebasing: $0[from..<scan])) }
+                            ? buffer.bytes.withUnsafeBufferPointer {
+                                decodeStringLiteral(UnsafeBufferPointer(rebasing: $0[from..<scan]))
+                            }
                             : nil
                         frames[frames.count - 1].key = key
                     } else if frames[frames.count - 1].onPath {
@@ -523,7 +557,13 @@ package struct JSONDocumentDecoder: RecordDecoder {
         let digit = isDigit(c)
         switch numberState {
         case 0:  // start
-            if c == UInt8(ascii: "-") { numberState = 1 } else if c == UInt8(ascii: "0") { numberState = 2 } else { numberState = 3 }
+            if c == UInt8(ascii: "-") {
+                numberState = 1
+            } else if c == UInt8(ascii: "0") {
+                numberState = 2
+            } else {
+                numberState = 3
+            }
             return true
         case 1:  // after '-'
             guard digit else { throw syntax("a malformed number") }
@@ -601,14 +641,16 @@ package struct JSONDocumentDecoder: RecordDecoder {
             return RecordItem(
                 number: number, startOffset: startOffset, endOffset: endOffset,
                 outcome: .failure(
-                    RecordError(.recordTooLong, "record is longer than \(options.maxRecordBytes) bytes (\(end - start) bytes)"),
+                    RecordError(
+                        .recordTooLong, "record is longer than \(options.maxRecordBytes) bytes (\(end - start) bytes)"),
                     raw: excerpt[...], rawTruncated: true))
         }
         let bytes = buffer.bytes
         for k in slots.indices { slots[k] = ObjectScanner.Slot() }
         let selection = selection
         let failed = bytes.withUnsafeBufferPointer { p in
-            ObjectScanner.scan(p.baseAddress!, start: start, end: end, maxDepth: options.maxDepth, selection: selection, slots: &slots)
+            ObjectScanner.scan(
+                p.baseAddress!, start: start, end: end, maxDepth: options.maxDepth, selection: selection, slots: &slots)
         }
         let (excerpt, truncated) = rawExcerpt(bytes[start..<end])
         if let failed {
@@ -627,7 +669,8 @@ package struct JSONDocumentDecoder: RecordDecoder {
             let slot = slots[k]
             if slot.start >= 0 {
                 values[k] = FieldValue(
-                    kind: slot.kind, raw: document[(slot.start + shift)..<(slot.end + shift)], hasEscapes: slot.hasEscapes)
+                    kind: slot.kind, raw: document[(slot.start + shift)..<(slot.end + shift)],
+                    hasEscapes: slot.hasEscapes)
             }
         }
         if merge, !parents.isEmpty {
@@ -637,7 +680,8 @@ package struct JSONDocumentDecoder: RecordDecoder {
                 position -= parent.member.count
                 if let k = rules.selection.slot(of: parent.name), values[k] == nil {
                     values[k] = FieldValue(
-                        kind: parent.kind, raw: document[(position + parent.valueOffset)..<(position + parent.member.count)],
+                        kind: parent.kind,
+                        raw: document[(position + parent.valueOffset)..<(position + parent.member.count)],
                         hasEscapes: parent.kind == .string)
                 }
                 position -= 1  // the comma before it (or the brace)

@@ -46,7 +46,10 @@ package struct JSONLinesDecoder: RecordDecoder {
     ///   - sourceOffset: the stream offset of the first byte that will be fed (defaults to
     ///     `start.byteOffset`, as with a ranged GET; 0 when the stream is re-read from its start,
     ///     as with gzip, in which case the bytes before `start` are skipped).
-    package init(rules: RecordRules, options: ReaderOptions = ReaderOptions(), start: ReadPosition = .start, sourceOffset: Int64? = nil) {
+    package init(
+        rules: RecordRules, options: ReaderOptions = ReaderOptions(), start: ReadPosition = .start,
+        sourceOffset: Int64? = nil
+    ) {
         self.rules = rules
         self.options = options
         let sourceOffset = sourceOffset ?? start.byteOffset
@@ -71,17 +74,15 @@ package struct JSONLinesDecoder: RecordDecoder {
                 return .needInput
             }
             if let skipping = longLine {
-                guard let (endOffset, complete) = skipping.skip(&buffer) else { return .needInput }
+                guard let (endOffset, newline) = skipping.skip(&buffer) else { return .needInput }
                 searchFrom = buffer.position
                 longLine = nil
-                if !complete, options.inputIsPrefix {
-                    summary.droppedCutOffRecord = true
-                    return .end
-                }
+                guard
+                    let error = skipping.error(
+                        end: endOffset, newline: newline, noun: "line", options: options, summary: &summary)
+                else { return .end }
                 return .item(
-                    failure(
-                        RecordError(.lineTooLong, "line is longer than \(options.maxRecordBytes) bytes (\(endOffset - skipping.start) bytes)"),
-                        start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
+                    failure(error, start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
             }
             if let newline = buffer.index(of: 0x0A, from: max(searchFrom, buffer.position)) {
                 let start = buffer.position
@@ -90,7 +91,9 @@ package struct JSONLinesDecoder: RecordDecoder {
                 if newline - start > options.maxRecordBytes {
                     return .item(tooLong(start: start, end: newline, endOffset: buffer.offset(of: newline + 1)))
                 }
-                if let item = line(from: start, to: newline, endOffset: buffer.offset(of: newline + 1)) { return .item(item) }
+                if let item = line(from: start, to: newline, endOffset: buffer.offset(of: newline + 1)) {
+                    return .item(item)
+                }
                 continue
             }
             searchFrom = buffer.count
@@ -147,12 +150,14 @@ package struct JSONLinesDecoder: RecordDecoder {
         for k in slots.indices { slots[k] = ObjectScanner.Slot() }
         let failed = bytes.withUnsafeBufferPointer { p in
             ObjectScanner.scan(
-                p.baseAddress!, start: first, end: last, maxDepth: options.maxDepth, selection: rules.selection, slots: &slots)
+                p.baseAddress!, start: first, end: last, maxDepth: options.maxDepth, selection: rules.selection,
+                slots: &slots)
         }
         if let failed {
             let (excerpt, truncated) = rawExcerpt(bytes[start..<end])
             return failure(
-                RecordError(failed.code, failed.detail), start: startOffset, end: endOffset, raw: excerpt, truncated: truncated)
+                RecordError(failed.code, failed.detail), start: startOffset, end: endOffset, raw: excerpt,
+                truncated: truncated)
         }
         var values = [FieldValue?](repeating: nil, count: slots.count)
         for (k, slot) in slots.enumerated() where slot.start >= 0 {
@@ -162,21 +167,14 @@ package struct JSONLinesDecoder: RecordDecoder {
             let (excerpt, truncated) = rawExcerpt(bytes[first..<last])
             return failure(violation, start: startOffset, end: endOffset, raw: excerpt, truncated: truncated)
         }
-        let number = nextNumber
-        nextNumber += 1
-        summary.records += 1
-        let record = Record(document: bytes[first..<last], fields: ExtractedFields(selection: rules.selection, values: values))
-        return RecordItem(number: number, startOffset: startOffset, endOffset: endOffset, outcome: .record(record))
+        let record = Record(
+            document: bytes[first..<last], fields: ExtractedFields(selection: rules.selection, values: values))
+        return summary.item(number: &nextNumber, start: startOffset, end: endOffset, .record(record))
     }
 
     private mutating func failure(
         _ error: RecordError, start: Int64, end: Int64, raw: ArraySlice<UInt8>, truncated: Bool
     ) -> RecordItem {
-        let number = nextNumber
-        nextNumber += 1
-        summary.records += 1
-        summary.failedRecords += 1
-        return RecordItem(
-            number: number, startOffset: start, endOffset: end, outcome: .failure(error, raw: raw, rawTruncated: truncated))
+        summary.item(number: &nextNumber, start: start, end: end, .failure(error, raw: raw, rawTruncated: truncated))
     }
 }

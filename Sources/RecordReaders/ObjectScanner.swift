@@ -20,8 +20,8 @@ struct ObjectScanner {
         var detail: String
     }
 
-    /// Deepest nesting accepted whatever the options say (recursion depth).
-    static let depthCapacity = 512
+    /// Deepest nesting accepted whatever the options say (the bit stack's size).
+    static let depthCapacity = 256
 
     private let p: UnsafePointer<UInt8>
     private let n: Int
@@ -52,8 +52,11 @@ struct ObjectScanner {
         }
     }
 
-    // MARK: The grammar (recursive descent; recursion is bounded by `maxDepth`)
+    // MARK: The grammar (one loop with an explicit stack, so the index lives in a register)
 
+    private enum Next { case value, key, afterValue }
+
+    @inline(__always)
     private mutating func run(selection: FieldSelection, slots: inout [Slot]) throws(Failure) {
         skipWhitespace()
         guard i < n else { throw fail(.invalidJSON, "the line is empty") }
@@ -62,134 +65,99 @@ struct ObjectScanner {
             let kind = try scanScalarOrArrayKind()
             throw Failure(code: .notAnObject, offset: 0, detail: "the record is a JSON \(kind), not an object")
         }
-        i += 1
-        skipWhitespace()
-        guard i < n else { throw endedEarly() }
-        if p[i] == UInt8(ascii: "}") {
-            i += 1
-            return try finish()
-        }
+        var stack = BitStack()
+        var slot = -1
+        var valueStart = 0
+        var escaped = false
+        var kind = FieldValue.Kind.null
+        var next = Next.value
+
         while true {
-            guard p[i] == UInt8(ascii: "\"") else { throw unexpected("a member name in quotes") }
-            let keyStart = i + 1
-            var keyEscaped = false
-            try scanString(escaped: &keyEscaped)
-            var slot = -1
-            if selection.count > 0 {
-                slot = lookUp(keyStart: keyStart, keyEnd: i - 1, escaped: keyEscaped, selection: selection)
-            }
-            try colon()
-            let valueStart = i
-            var escaped = false
-            let kind = try value(depth: 1, escaped: &escaped)
-            if slot >= 0 { slots[slot] = Slot(start: valueStart, end: i, kind: kind, hasEscapes: escaped) }
-            skipWhitespace()
-            guard i < n else { throw endedEarly() }
-            if p[i] == UInt8(ascii: ",") {
+            switch next {
+            case .value:
+                // At a value's first byte (white space skipped).
+                switch p[i] {
+                case UInt8(ascii: "\""):
+                    escaped = false
+                    try scanString(escaped: &escaped)
+                    kind = .string
+                    next = .afterValue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    let object = p[i] == UInt8(ascii: "{")
+                    guard stack.depth < maxDepth else { throw tooDeep() }
+                    stack.push(object: object)
+                    i += 1
+                    skipWhitespace()
+                    guard i < n else { throw endedEarly() }
+                    if p[i] == (object ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                        i += 1
+                        stack.depth -= 1
+                        kind = object ? .object : .array
+                        next = .afterValue
+                    } else {
+                        next = object ? .key : .value
+                    }
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    try scanNumber()
+                    kind = .number
+                    next = .afterValue
+                case UInt8(ascii: "t"):
+                    try literal("true")
+                    kind = .boolean
+                    next = .afterValue
+                case UInt8(ascii: "f"):
+                    try literal("false")
+                    kind = .boolean
+                    next = .afterValue
+                case UInt8(ascii: "n"):
+                    try literal("null")
+                    kind = .null
+                    next = .afterValue
+                default:
+                    throw unexpected("a value")
+                }
+            case .key:
+                // At a member name's opening quote (white space skipped).
+                guard p[i] == UInt8(ascii: "\"") else { throw unexpected("a member name in quotes") }
+                let keyStart = i + 1
+                var keyEscaped = false
+                try scanString(escaped: &keyEscaped)
+                if stack.depth == 1 {
+                    slot =
+                        selection.count > 0
+                        ? lookUp(keyStart: keyStart, keyEnd: i - 1, escaped: keyEscaped, selection: selection) : -1
+                }
+                skipWhitespace()
+                guard i < n else { throw endedEarly() }
+                guard p[i] == UInt8(ascii: ":") else { throw unexpected("':' after a member name") }
                 i += 1
                 skipWhitespace()
                 guard i < n else { throw endedEarly() }
-            } else if p[i] == UInt8(ascii: "}") {
-                i += 1
-                return try finish()
-            } else {
-                throw unexpected("',' or '}'")
-            }
-        }
-    }
-
-    @inline(__always)
-    private mutating func colon() throws(Failure) {
-        skipWhitespace()
-        guard i < n else { throw endedEarly() }
-        guard p[i] == UInt8(ascii: ":") else { throw unexpected("':' after a member name") }
-        i += 1
-        skipWhitespace()
-        guard i < n else { throw endedEarly() }
-    }
-
-    /// One value starting at `i` (not white space), inside `depth` open containers.
-    private mutating func value(depth: Int, escaped: inout Bool) throws(Failure) -> FieldValue.Kind {
-        switch p[i] {
-        case UInt8(ascii: "\""):
-            try scanString(escaped: &escaped)
-            return .string
-        case UInt8(ascii: "{"):
-            try object(depth: depth + 1)
-            return .object
-        case UInt8(ascii: "["):
-            try array(depth: depth + 1)
-            return .array
-        case UInt8(ascii: "t"):
-            try literal("true")
-            return .boolean
-        case UInt8(ascii: "f"):
-            try literal("false")
-            return .boolean
-        case UInt8(ascii: "n"):
-            try literal("null")
-            return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            try scanNumber()
-            return .number
-        default:
-            throw unexpected("a value")
-        }
-    }
-
-    private mutating func object(depth: Int) throws(Failure) {
-        guard depth <= maxDepth else { throw tooDeep() }
-        i += 1
-        skipWhitespace()
-        guard i < n else { throw endedEarly() }
-        if p[i] == UInt8(ascii: "}") {
-            i += 1
-            return
-        }
-        while true {
-            guard p[i] == UInt8(ascii: "\"") else { throw unexpected("a member name in quotes") }
-            var escaped = false
-            try scanString(escaped: &escaped)
-            try colon()
-            _ = try value(depth: depth, escaped: &escaped)
-            skipWhitespace()
-            guard i < n else { throw endedEarly() }
-            if p[i] == UInt8(ascii: ",") {
-                i += 1
+                if stack.depth == 1 { valueStart = i }
+                next = .value
+            case .afterValue:
+                // Just past a whole value (`kind`) inside `depth` containers.
+                if stack.depth == 1, slot >= 0 {
+                    slots[slot] = Slot(start: valueStart, end: i, kind: kind, hasEscapes: kind == .string && escaped)
+                    slot = -1
+                }
+                if stack.depth == 0 { return try finish() }
                 skipWhitespace()
                 guard i < n else { throw endedEarly() }
-            } else if p[i] == UInt8(ascii: "}") {
-                i += 1
-                return
-            } else {
-                throw unexpected("',' or '}'")
-            }
-        }
-    }
-
-    private mutating func array(depth: Int) throws(Failure) {
-        guard depth <= maxDepth else { throw tooDeep() }
-        i += 1
-        skipWhitespace()
-        guard i < n else { throw endedEarly() }
-        if p[i] == UInt8(ascii: "]") {
-            i += 1
-            return
-        }
-        while true {
-            var escaped = false
-            _ = try value(depth: depth, escaped: &escaped)
-            skipWhitespace()
-            guard i < n else { throw endedEarly() }
-            if p[i] == UInt8(ascii: ",") {
-                i += 1
-                skipWhitespace()
-                guard i < n else { throw endedEarly() }
-            } else if p[i] == UInt8(ascii: "]") {
-                i += 1
-                return
-            } else {
-                throw unexpected("',' or ']'")
+                let c = p[i]
+                let inObject = stack.isObject(stack.depth - 1)
+                if c == UInt8(ascii: ",") {
+                    i += 1
+                    skipWhitespace()
+                    guard i < n else { throw endedEarly() }
+                    next = inObject ? .key : .value
+                } else if c == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    i += 1
+                    stack.depth -= 1
+                    kind = inObject ? .object : .array
+                } else {
+                    throw unexpected(inObject ? "',' or '}'" : "',' or ']'")
+                }
             }
         }
     }
@@ -278,6 +246,7 @@ struct ObjectScanner {
         return value
     }
 
+    @inline(__always)
     private mutating func scanNumber() throws(Failure) {
         let start = i
         if p[i] == UInt8(ascii: "-") { i += 1 }
@@ -335,14 +304,17 @@ struct ObjectScanner {
     private func endedEarly() -> Failure { fail(.invalidJSON, "the JSON ends too early") }
 
     private func tooDeep() -> Failure {
-        Failure(code: .tooDeep, offset: i - origin, detail: "nesting deeper than \(maxDepth) levels at byte \(i - origin)")
+        Failure(
+            code: .tooDeep, offset: i - origin, detail: "nesting deeper than \(maxDepth) levels at byte \(i - origin)")
     }
 
     private func unexpected(_ expected: String) -> Failure {
         let offset = i - origin
         let found = p[i]
-        let shown = found >= 0x20 && found < 0x7F ? "'\(Character(Unicode.Scalar(found)))'" : "byte 0x\(Hex.encode([found]))"
-        return Failure(code: .invalidJSON, offset: offset, detail: "expected \(expected), found \(shown) at byte \(offset)")
+        let shown =
+            found >= 0x20 && found < 0x7F ? "'\(Character(Unicode.Scalar(found)))'" : "byte 0x\(Hex.encode([found]))"
+        return Failure(
+            code: .invalidJSON, offset: offset, detail: "expected \(expected), found \(shown) at byte \(offset)")
     }
 }
 
@@ -365,21 +337,21 @@ func hexValue(_ byte: UInt8) -> UInt8? {
 func skipPlainStringBytes(_ p: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
     var i = start
     #if _endian(little)
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highs: UInt64 = 0x8080_8080_8080_8080
-    while i + 8 <= end {
-        let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-        let quote = w ^ (ones &* 0x22)
-        let backslash = w ^ (ones &* 0x5C)
-        // A byte is flagged when it is below 0x20, equal to '"' or '\', or 0x80 and above; the
-        // lowest flag is exact (borrows only propagate upwards).
-        let control = (w &- ones &* 0x20) & ~w
-        let hasQuote = (quote &- ones) & ~quote
-        let hasBackslash = (backslash &- ones) & ~backslash
-        let flags = (control | hasQuote | hasBackslash | w) & highs
-        if flags != 0 { return i + flags.trailingZeroBitCount >> 3 }
-        i += 8
-    }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= end {
+            let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            let quote = w ^ (ones &* 0x22)
+            let backslash = w ^ (ones &* 0x5C)
+            // A byte is flagged when it is below 0x20, equal to '"' or '\', or 0x80 and above; the
+            // lowest flag is exact (borrows only propagate upwards).
+            let control = (w &- ones &* 0x20) & ~w
+            let hasQuote = (quote &- ones) & ~quote
+            let hasBackslash = (backslash &- ones) & ~backslash
+            let flags = (control | hasQuote | hasBackslash | w) & highs
+            if flags != 0 { return i + flags.trailingZeroBitCount >> 3 }
+            i += 8
+        }
     #endif
     while i < end {
         let c = p[i]
@@ -421,4 +393,34 @@ func utf8SequenceLength(_ p: UnsafePointer<UInt8>, at i: Int, end: Int) -> Int {
 func decodeStringLiteral(_ raw: UnsafeBufferPointer<UInt8>) -> String? {
     var scanner = JSONScanner(buffer: raw)
     return try? scanner.parseString()
+}
+
+/// One bit per open container (1: object, 0: array), for up to 256 levels.
+struct BitStack {
+    private var words = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+    var depth = 0
+
+    @inline(__always)
+    func isObject(_ level: Int) -> Bool {
+        let mask = UInt64(1) << UInt64(level & 63)
+        switch level >> 6 {
+        case 0: return words.0 & mask != 0
+        case 1: return words.1 & mask != 0
+        case 2: return words.2 & mask != 0
+        default: return words.3 & mask != 0
+        }
+    }
+
+    @inline(__always)
+    mutating func push(object: Bool) {
+        let mask = UInt64(1) << UInt64(depth & 63)
+        let bit: UInt64 = object ? mask : 0
+        switch depth >> 6 {
+        case 0: words.0 = words.0 & ~mask | bit
+        case 1: words.1 = words.1 & ~mask | bit
+        case 2: words.2 = words.2 & ~mask | bit
+        default: words.3 = words.3 & ~mask | bit
+        }
+        depth += 1
+    }
 }

@@ -1,4 +1,5 @@
 import AWSSigV4
+import JSONCodec
 package import PipelineSettings
 import Primitives
 
@@ -79,7 +80,8 @@ package struct RecordIDMaker: Sendable, Hashable {
                 case .number, .boolean:
                     part = value.raw
                 default:
-                    throw RecordError(.wrongType, "id field '\(name)' is an \(value.kind.rawValue), not a scalar", field: name)
+                    throw RecordError(
+                        .wrongType, "id field '\(name)' is an \(value.kind.rawValue), not a scalar", field: name)
                 }
                 if readable { readable = !part.isEmpty && part.allSatisfy(Self.isReadable) }
                 length += part.count
@@ -103,7 +105,8 @@ package struct RecordIDMaker: Sendable, Hashable {
     @inline(__always)
     static func isReadable(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "-"):
             true
         default: false
@@ -134,6 +137,6 @@ package enum BulkAction {
 
     private static func appendString(_ text: String, to out: inout [UInt8]) {
         var text = text
-        text.withUTF8 { appendJSONString($0, to: &out) }
+        text.withUTF8 { JSONWriter.writeString(utf8: $0, to: &out) }
     }
 }

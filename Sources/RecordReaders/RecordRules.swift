@@ -27,16 +27,19 @@ package struct RecordRules: Sendable, Hashable {
         )
     }
 
-    package init(requiredFields: [RequiredField] = [], fieldTypes: [String: FieldType] = [:], selection: FieldSelection) {
+    package init(requiredFields: [RequiredField] = [], fieldTypes: [String: FieldType] = [:], selection: FieldSelection)
+    {
         var names = selection.names
         for field in requiredFields where !names.contains(field.name) { names.append(field.name) }
         for name in fieldTypes.keys.sorted() where !names.contains(name) { names.append(name) }
         let selection = FieldSelection(names)
         var checks: [Check] = []
         for field in requiredFields {
-            checks.append(Check(name: field.name, slot: selection.slot(of: field.name)!, type: field.type, required: true))
+            checks.append(
+                Check(name: field.name, slot: selection.slot(of: field.name)!, type: field.type, required: true))
         }
-        for (name, type) in fieldTypes.sorted(by: { $0.key < $1.key }) where !requiredFields.contains(where: { $0.name == name }) {
+        for (name, type) in fieldTypes.sorted(by: { $0.key < $1.key })
+        where !requiredFields.contains(where: { $0.name == name }) {
             checks.append(Check(name: name, slot: selection.slot(of: name)!, type: type, required: false))
         }
         self.selection = selection
@@ -57,7 +60,8 @@ package struct RecordRules: Sendable, Hashable {
             }
             if !Self.matches(value, check.type) {
                 return RecordError(
-                    .wrongType, "field '\(check.name)' should be \(Self.article(check.type)) but is \(Self.describe(value))",
+                    .wrongType,
+                    "field '\(check.name)' should be \(Self.article(check.type)) but is \(Self.describe(value))",
                     field: check.name)
             }
         }

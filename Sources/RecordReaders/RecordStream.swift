@@ -25,9 +25,10 @@ package struct RecordStream<Source: ByteChunkSource> {
     ///   - start: where to start (`.start` or a saved `RecordItem.next`).
     ///   - sourceOffset: the stream offset of the source's first byte: `start.byteOffset` (the
     ///     default) for a ranged read, 0 when the stream is re-read from the start (gzip). JSON
-    ///     documents are always re-read from the start (`sourceOffset` must be 0).
+    ///     documents are always re-read from the start: resume them with `sourceOffset: 0`.
     package init(
-        format: RecordFormat, rules: RecordRules, options: ReaderOptions = ReaderOptions(), start: ReadPosition = .start,
+        format: RecordFormat, rules: RecordRules, options: ReaderOptions = ReaderOptions(),
+        start: ReadPosition = .start,
         sourceOffset: Int64? = nil, source: Source
     ) {
         self.source = source
@@ -35,11 +36,12 @@ package struct RecordStream<Source: ByteChunkSource> {
         case .jsonLines:
             decoder = JSONLinesDecoder(rules: rules, options: options, start: start, sourceOffset: sourceOffset)
         case .csv(let delimiter):
-            decoder = CSVDecoder(delimiter: delimiter, rules: rules, options: options, start: start, sourceOffset: sourceOffset)
+            decoder = CSVDecoder(
+                delimiter: delimiter, rules: rules, options: options, start: start, sourceOffset: sourceOffset)
         case .jsonDocument(let pointer, let merge):
             decoder = JSONDocumentDecoder(
                 pointer: pointer.tokens, mergeParentFields: merge, rules: rules, options: options, start: start,
-                sourceOffset: sourceOffset ?? 0)
+                sourceOffset: sourceOffset ?? start.byteOffset)
         }
     }
 

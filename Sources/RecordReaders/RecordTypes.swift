@@ -124,9 +124,6 @@ package struct ReaderOptions: Sendable, Hashable {
     /// For CSV resumed at a byte offset with a source that starts there: the header's names (as
     /// `RecordStream.csvHeader` reported them on the first read).
     package var csvHeader: [String]? = nil
-    /// The fields the caller wants extracted from each record besides the dataset's id, index,
-    /// required and typed fields.
-    package var extraFields: [String] = []
 
     package init() {}
 }
@@ -181,7 +178,9 @@ package struct Record: Sendable {
         } catch {
             throw RecordError(.invalidJSON, error.description)
         }
-        guard case .object(let object) = value else { throw RecordError(.notAnObject, "the record is a JSON \(value.kindName), not an object") }
+        guard case .object(let object) = value else {
+            throw RecordError(.notAnObject, "the record is a JSON \(value.kindName), not an object")
+        }
         return object
     }
 
@@ -242,7 +241,8 @@ package struct FieldValue: Sendable, Hashable {
 
     /// Whether the number is an integer (no fraction, no exponent).
     package var isInteger: Bool {
-        kind == .number && !raw.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
+        kind == .number
+            && !raw.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
     }
 }
 

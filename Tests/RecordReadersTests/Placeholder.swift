@@ -1,1 +1,0 @@
-// Tests arrive with the record readers' next commit.
