@@ -41,7 +41,7 @@ struct HostileFileTests {
     }
 
     @Test("A 100 MB line stops at the line limit with lineTooLong and resyncs at the next newline, in bounded memory")
-    func hundredMegabyteLine() async throws {
+    func hundredMegabyteLineBoundedMemory() async throws {
         let path = try Self.writeFile(lineBytes: 100 << 20)
         defer { try? FileManager.default.removeItem(atPath: path) }
         resetPeakResident()
@@ -61,7 +61,7 @@ struct HostileFileTests {
     }
 
     @Test("A 10 MB line: too long by default, a record when the limit allows it; memory follows the limit")
-    func tenMegabyteLine() async throws {
+    func tenMegabyteLineBoundedMemory() async throws {
         let path = try Self.writeFile(lineBytes: 10 << 20)
         defer { try? FileManager.default.removeItem(atPath: path) }
         resetPeakResident()
@@ -84,7 +84,7 @@ struct HostileFileTests {
     }
 
     @Test("A 100 MB single-line JSON document element is recordTooLong, skipped without being held")
-    func hugeDocumentElement() async throws {
+    func hugeDocumentElementBoundedMemory() async throws {
         let path = NSTemporaryDirectory() + "records-hostile-\(UUID().uuidString).json"
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -108,7 +108,7 @@ struct HostileFileTests {
     }
 
     @Test("A 20 MB parent field before the records is neither held nor merged; the records still are")
-    func hugeParentField() async throws {
+    func hugeParentFieldBoundedMemory() async throws {
         let path = NSTemporaryDirectory() + "records-hostile-\(UUID().uuidString).json"
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
