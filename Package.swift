@@ -143,20 +143,21 @@ let package = Package(
             name: "PrimitivesTests", dependencies: ["Primitives", "JSONCodec", "XMLCodec"], swiftSettings: strictSettings),
         .testTarget(
             name: "GzipTests",
-            dependencies: ["Gzip"],
+            dependencies: ["Gzip", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "AWSSigV4Tests",
-            dependencies: ["AWSSigV4", "Primitives"],
+            dependencies: ["AWSSigV4", "Primitives", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SnappyTests", dependencies: ["Snappy", "Primitives"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SnappyTests", dependencies: ["Snappy", "Primitives", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "ParquetTests",
-            dependencies: ["Parquet", "Snappy", "Primitives", "JSONCodec"],
+            dependencies: ["Parquet", "Snappy", "Primitives", "JSONCodec", "TestSupport"],
             resources: [.copy("Scripts")],
             swiftSettings: strictSettings
         ),

@@ -74,8 +74,9 @@ package final class ChildProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        _ = readers.wait(timeout: .now() + 5)
+        await process.waitUntilExitOffPool()
+        let readers = UncheckedBox(self.readers)
+        await offPool { _ = readers.value.wait(timeout: .now() + 5) }
         return process.terminationStatus
     }
 

@@ -81,17 +81,19 @@ package final class MotoStack: @unchecked Sendable {
 }
 
 /// One signature-checking moto per test process, started on first use and shared by every suite
-/// (starting moto takes about a second).
+/// (starting moto takes a second or more). The start runs off Swift's cooperative pool, and
+/// concurrent callers wait for the same start.
 package enum SharedMoto {
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var instances: [Bool: MotoStack] = [:]
+    nonisolated(unsafe) private static var starts: [Bool: Task<MotoStack, any Error>] = [:]
 
-    package static func get(auth: Bool = true) throws -> MotoStack {
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = instances[auth] { return existing }
-        let stack = try MotoStack(auth: auth)
-        instances[auth] = stack
-        return stack
+    package static func get(auth: Bool = true) async throws -> MotoStack {
+        let start: Task<MotoStack, any Error> = lock.withLock {
+            if let existing = starts[auth] { return existing }
+            let task = Task<MotoStack, any Error> { try await offPool { try MotoStack(auth: auth) } }
+            starts[auth] = task
+            return task
+        }
+        return try await start.value
     }
 }

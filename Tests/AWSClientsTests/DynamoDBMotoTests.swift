@@ -8,7 +8,7 @@ import TestSupport
 struct DynamoDBMotoTests {
     let ddb: DynamoDBClient
 
-    init() throws { ddb = try DynamoDBSSMMoto.dynamoDB() }
+    init() async throws { ddb = try await DynamoDBSSMMoto.dynamoDB() }
 
     /// A new table keyed by `pk` (S) and `sk` (N), with a GSI on `status` (S) / `sk`.
     func makeTable() async throws -> String {
@@ -306,8 +306,8 @@ struct DynamoDBMotoTests {
     @Test("A request signed with a tampered secret is rejected with the service's typed code, and the secret is not in the error")
     func tamperedSecret() async throws {
         let table = try await makeTable()
-        let moto = try SharedMoto.get().secretAccessKey
-        let tampered = try DynamoDBSSMMoto.dynamoDB(secretOverride: moto + "x")
+        let moto = try await SharedMoto.get().secretAccessKey
+        let tampered = try await DynamoDBSSMMoto.dynamoDB(secretOverride: moto + "x")
         do {
             _ = try await tampered.getItem(table: table, key: ["pk": "a", "sk": 1])
             Issue.record("a request with the wrong secret was accepted")

@@ -20,8 +20,8 @@ enum DynamoDBSSMMoto {
     ///   - transport: a wrapper around the shared transport, to count or slow requests.
     static func client(
         _ service: AWSService, secretOverride: String? = nil, transport: (any HTTPTransport)? = nil
-    ) throws -> AWSClient {
-        let moto = try SharedMoto.get()
+    ) async throws -> AWSClient {
+        let moto = try await SharedMoto.get()
         let settings = try AWSSettings(environment: Environment(moto.environment))
         let credentials = AWSCredentials(accessKeyId: moto.accessKeyId, secretAccessKey: secretOverride ?? moto.secretAccessKey)
         return try AWSClient(
@@ -29,12 +29,12 @@ enum DynamoDBSSMMoto {
             transport: transport ?? Self.transport, quota: RetryQuota())
     }
 
-    static func dynamoDB(secretOverride: String? = nil) throws -> DynamoDBClient {
-        DynamoDBClient(client: try client(.dynamoDB, secretOverride: secretOverride))
+    static func dynamoDB(secretOverride: String? = nil) async throws -> DynamoDBClient {
+        DynamoDBClient(client: try await client(.dynamoDB, secretOverride: secretOverride))
     }
 
-    static func ssm(secretOverride: String? = nil, transport: (any HTTPTransport)? = nil) throws -> SSMClient {
-        SSMClient(client: try client(.ssm, secretOverride: secretOverride, transport: transport))
+    static func ssm(secretOverride: String? = nil, transport: (any HTTPTransport)? = nil) async throws -> SSMClient {
+        SSMClient(client: try await client(.ssm, secretOverride: secretOverride, transport: transport))
     }
 
     /// A name no other test (or earlier run against the same server) uses.

@@ -14,7 +14,7 @@ private typealias Env = S3SQSTestEnvironment
 struct S3ClientMotoTests {
     @Test("PutObject then GetObject streams the same bytes back with size, ETag, type and metadata")
     func putAndGet() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let body = Env.pattern(300_000)
         let put = try await s3.putObject(
@@ -41,7 +41,7 @@ struct S3ClientMotoTests {
 
     @Test("A ranged GetObject streams just the range and reports the whole size; readPrefix samples the start")
     func rangedGet() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let body = Env.pattern(100_000, seed: 7)
         _ = try await s3.putObject(bucket: bucket, key: "sample.csv", body: body)
@@ -61,7 +61,7 @@ struct S3ClientMotoTests {
 
     @Test("HeadObject reports size, ETag, type and metadata; a missing key is a typed not-found")
     func headObject() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         _ = try await s3.putObject(bucket: bucket, key: "a.txt", body: Array("hello".utf8), contentType: "text/plain", metadata: ["k": "v"])
         let info = try await s3.headObject(bucket: bucket, key: "a.txt")
@@ -86,7 +86,7 @@ struct S3ClientMotoTests {
 
     @Test("Conditional writes and reads fail with PreconditionFailed")
     func preconditions() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let first = try await s3.putObject(bucket: bucket, key: "once", body: [1, 2, 3], ifNoneMatch: "*")
         let again = await #expect(throws: AWSError.self) {
@@ -103,7 +103,7 @@ struct S3ClientMotoTests {
 
     @Test("A streamed PutObject goes up aws-chunked with signed chunks and reads back byte-exact")
     func streamedChunkSignedPut() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let body = Env.pattern(1_000_003, seed: 11)
         let stream = Env.stream(body, piece: 77_777, declaring: Int64(body.count))
@@ -118,7 +118,7 @@ struct S3ClientMotoTests {
 
     @Test("A streamed PutObject whose stream is shorter than declared fails without writing the object")
     func streamedPutShortStream() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let body = Env.pattern(100_000)
         let error = await #expect(throws: AWSError.self) {
@@ -140,7 +140,7 @@ struct S3ClientMotoTests {
 
     @Test("A ~12 MiB multipart upload with 5 MiB parts reads back byte-exact, metadata kept")
     func multipartUpload() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let body = Env.pattern(12 << 20 | 12_345, seed: 3)
         let upload = S3MultipartUpload(
@@ -161,7 +161,7 @@ struct S3ClientMotoTests {
 
     @Test("Data that fits in one part goes up as a single PutObject")
     func smallUploadIsSinglePut() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let body = Env.pattern(1 << 20)
         let result = try await S3MultipartUpload(client: s3, bucket: bucket, key: "small.bin")
@@ -172,7 +172,7 @@ struct S3ClientMotoTests {
 
     @Test("A failing source aborts the multipart upload: no object and no open upload remain")
     func multipartAbortOnSourceFailure() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         struct SourceBroke: Error {}
         let served = Mutex(0)
@@ -201,7 +201,7 @@ struct S3ClientMotoTests {
 
     @Test("AbortMultipartUpload discards uploaded parts and leaves nothing under the key")
     func explicitAbort() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let id = try await s3.createMultipartUpload(bucket: bucket, key: "aborted.bin")
         _ = try await s3.uploadPart(bucket: bucket, key: "aborted.bin", uploadId: id, partNumber: 1, body: Env.pattern(5 << 20))
@@ -217,7 +217,7 @@ struct S3ClientMotoTests {
 
     @Test("moto enforces the 5 MiB minimum part size: completing with a small middle part is EntityTooSmall")
     func entityTooSmall() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let id = try await s3.createMultipartUpload(bucket: bucket, key: "tiny")
         let one = try await s3.uploadPart(bucket: bucket, key: "tiny", uploadId: id, partNumber: 1, body: [1, 2, 3])
@@ -231,7 +231,7 @@ struct S3ClientMotoTests {
 
     @Test("CopyObject copies server-side and keeps the metadata and content type")
     func copyKeepsMetadata() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let target = try await Env.bucket(s3, "s3copy")
         let body = Env.pattern(50_000)
@@ -253,7 +253,7 @@ struct S3ClientMotoTests {
 
     @Test("Above the threshold a copy goes through UploadPartCopy parts and still keeps the metadata")
     func uploadPartCopyPath() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let body = Env.pattern(11 << 20 | 4_321, seed: 5)
         _ = try await S3MultipartUpload(
@@ -274,7 +274,7 @@ struct S3ClientMotoTests {
 
     @Test("ListObjectsV2 pages with a small max-keys until the last page; the sequence walks them all")
     func listPaging() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         let keys = (0..<11).map { "in/file \($0 < 10 ? "0" : "")\($0).csv" } + ["out/other.csv", "in/sub/deep.csv"]
         for key in keys { _ = try await s3.putObject(bucket: bucket, key: key, body: Array(key.utf8)) }
@@ -303,7 +303,7 @@ struct S3ClientMotoTests {
 
     @Test("DeleteObject removes a key (and is quiet for a missing one); DeleteObjects reports each key")
     func deletes() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         let bucket = try await Env.bucket(s3)
         for key in ["a", "b", "c", "d"] { _ = try await s3.putObject(bucket: bucket, key: key, body: [1]) }
         try await s3.deleteObject(bucket: bucket, key: "a")
@@ -316,7 +316,7 @@ struct S3ClientMotoTests {
 
     @Test("Bad input is refused before sending with a typed error")
     func badInput() async throws {
-        let s3 = try Env.s3()
+        let s3 = try await Env.s3()
         await expectInvalidRequest { () async throws(AWSError) in _ = try await s3.getObject(bucket: "b", key: "") }
         await expectInvalidRequest { () async throws(AWSError) in _ = try await s3.headObject(bucket: "", key: "k") }
         await expectInvalidRequest { () async throws(AWSError) in _ = try await s3.putObject(bucket: "a/b", key: "k", body: []) }
@@ -332,10 +332,10 @@ struct S3ClientMotoTests {
 
     @Test("A tampered secret is rejected with the typed SignatureDoesNotMatch, and the secret is in no message")
     func tamperedSecret() async throws {
-        let stack = try SharedMoto.get()
-        let good = try Env.s3()
+        let stack = try await SharedMoto.get()
+        let good = try await Env.s3()
         let bucket = try await Env.bucket(good)
-        let tampered = try Env.s3(secret: stack.secretAccessKey + "x")
+        let tampered = try await Env.s3(secret: stack.secretAccessKey + "x")
         let error = await #expect(throws: AWSError.self) { try await tampered.getObject(bucket: bucket, key: "k") }
         #expect(error?.s3Code == .signatureDoesNotMatch)
         let text = String(describing: error)

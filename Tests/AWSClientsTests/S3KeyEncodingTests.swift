@@ -54,7 +54,7 @@ struct S3KeyEncodingTests {
         for prefix in ["in/", "in/a b", "unicode/é/", "plus+equals="] {
             requests.append(["operation": "ListObjectsV2", "bucket": "pipeline-dropbox", "prefix": prefix])
         }
-        let answers = try Self.botocore(requests)
+        let answers = try await Self.botocore(requests)
         try #require(answers.count == requests.count)
 
         for (request, answer) in zip(requests, answers) {
@@ -84,26 +84,15 @@ struct S3KeyEncodingTests {
         var canonicalRequest: String
     }
 
-    static func botocore(_ requests: [[String: String]]) throws -> [BotocoreAnswer] {
+    static func botocore(_ requests: [[String: String]]) async throws -> [BotocoreAnswer] {
         let script = MotoStack.repositoryRoot.appendingPathComponent("scripts/botocore_s3_requests.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
         let spec: [String: Any] = [
             "endpoint": "http://127.0.0.1:4566", "region": "us-east-1", "access_key": credentials.accessKeyId,
             "secret_key": credentials.secretAccessKey, "amz_date": amzDate, "requests": requests,
         ]
-        input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: spec))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-            throw ScriptFailed(description: "\(script.path) failed (needs python3 with boto3)")
+        let run = try await runProcess(["python3", script.path], stdin: Array(try JSONSerialization.data(withJSONObject: spec)))
+        guard run.status == 0, let list = try JSONSerialization.jsonObject(with: Data(run.stdout)) as? [[String: Any]] else {
+            throw ScriptFailed(description: "\(script.path) failed (needs python3 with boto3): \(run.stderrText)")
         }
         return list.map {
             BotocoreAnswer(
@@ -134,7 +123,7 @@ struct S3KeyEncodingTests {
     /// the suite comment), so this run proves the keys round-trip through a real S3 implementation.
     @Test("Tricky keys round-trip through put, list, head, get, copy and delete (moto without its signature checker)")
     func roundTripWithoutChecker() async throws {
-        let s3 = try Env.s3(auth: false)
+        let s3 = try await Env.s3(auth: false)
         let bucket = try await Env.bucket(s3, "s3keys")
         for (index, key) in trickyKeys.enumerated() {
             _ = try await s3.putObject(bucket: bucket, key: key, body: Array("body \(index)".utf8), metadata: ["index": "\(index)"])

@@ -11,8 +11,8 @@ private typealias Env = S3SQSTestEnvironment
 struct S3NotificationTests {
     @Test("A put under the filtered prefix delivers ObjectCreated:Put with the key form-encoded; other prefixes deliver nothing")
     func objectCreatedReachesQueue() async throws {
-        let s3 = try Env.s3()
-        let sqs = try Env.sqs()
+        let s3 = try await Env.s3()
+        let sqs = try await Env.sqs()
         let bucket = try await Env.bucket(s3, "s3notify")
         let queue = try await sqs.createQueue(name: Env.uniqueName("events"))
         let arn = try #require(try await sqs.getQueueAttributes(queueURL: queue, names: ["QueueArn"])["QueueArn"])

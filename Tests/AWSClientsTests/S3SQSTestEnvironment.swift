@@ -27,12 +27,12 @@ enum S3SQSTestEnvironment {
         return try AWSClient(service: service, settings: settings, credentials: credentials, transport: transport, quota: RetryQuota())
     }
 
-    static func s3(auth: Bool = true, secret: String? = nil) throws -> S3Client {
-        S3Client(client: try awsClient(.s3, stack: try SharedMoto.get(auth: auth), secret: secret))
+    static func s3(auth: Bool = true, secret: String? = nil) async throws -> S3Client {
+        S3Client(client: try awsClient(.s3, stack: try await SharedMoto.get(auth: auth), secret: secret))
     }
 
-    static func sqs(auth: Bool = true, secret: String? = nil, accessKeyId: String? = nil) throws -> SQSClient {
-        SQSClient(client: try awsClient(.sqs, stack: try SharedMoto.get(auth: auth), secret: secret, accessKeyId: accessKeyId))
+    static func sqs(auth: Bool = true, secret: String? = nil, accessKeyId: String? = nil) async throws -> SQSClient {
+        SQSClient(client: try awsClient(.sqs, stack: try await SharedMoto.get(auth: auth), secret: secret, accessKeyId: accessKeyId))
     }
 
     /// A bucket name no other test uses.

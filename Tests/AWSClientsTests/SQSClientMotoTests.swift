@@ -17,7 +17,7 @@ struct SQSClientMotoTests {
 
     @Test("Send, receive with attributes, delete: the message is gone afterwards")
     func sendReceiveDelete() async throws {
-        let sqs = try Env.sqs()
+        let sqs = try await Env.sqs()
         let url = try await Self.queue(sqs)
         let sent = try await sqs.sendMessage(
             queueURL: url, body: #"{"bucket":"b","key":"in/ä b.csv"}"#,
@@ -44,7 +44,7 @@ struct SQSClientMotoTests {
 
     @Test("A long poll waits for a message that arrives during the wait")
     func longPoll() async throws {
-        let sqs = try Env.sqs()
+        let sqs = try await Env.sqs()
         let url = try await Self.queue(sqs)
         let clock = ContinuousClock()
         let start = clock.now
@@ -60,7 +60,7 @@ struct SQSClientMotoTests {
 
     @Test("SendMessageBatch reports each entry; a bad entry fails alone with its code")
     func batchPartialFailure() async throws {
-        let sqs = try Env.sqs()
+        let sqs = try await Env.sqs()
         let url = try await Self.queue(sqs)
         let result = try await sqs.sendMessageBatch(
             queueURL: url,
@@ -88,7 +88,7 @@ struct SQSClientMotoTests {
 
     @Test("Visibility: a hidden message comes back after its timeout with a higher ApproximateReceiveCount")
     func visibilityAndReceiveCount() async throws {
-        let sqs = try Env.sqs()
+        let sqs = try await Env.sqs()
         let url = try await Self.queue(sqs, attributes: ["VisibilityTimeout": "30"])
         _ = try await sqs.sendMessage(queueURL: url, body: "retry me")
         let first = try #require(
@@ -118,7 +118,7 @@ struct SQSClientMotoTests {
 
     @Test("FIFO queues keep group ids and sequence numbers, and deduplicate by id")
     func fifo() async throws {
-        let sqs = try Env.sqs()
+        let sqs = try await Env.sqs()
         let url = try await sqs.createQueue(name: Env.uniqueName("fifo") + ".fifo", attributes: ["FifoQueue": "true"])
         let a = try await sqs.sendMessage(queueURL: url, body: "a1", messageGroupId: "dataset-a", deduplicationId: "a1")
         _ = try await sqs.sendMessage(queueURL: url, body: "b1", messageGroupId: "dataset-b", deduplicationId: "b1")
@@ -137,7 +137,7 @@ struct SQSClientMotoTests {
 
     @Test("Queue administration: URL by name, attributes with a redrive policy, purge, delete")
     func queueAdministration() async throws {
-        let sqs = try Env.sqs()
+        let sqs = try await Env.sqs()
         let deadLetterName = Env.uniqueName("dlq")
         let deadLetter = try await sqs.createQueue(name: deadLetterName)
         let deadLetterArn = try #require(try await sqs.getQueueAttributes(queueURL: deadLetter, names: ["QueueArn"])["QueueArn"])
@@ -168,7 +168,7 @@ struct SQSClientMotoTests {
 
     @Test("Bad input is refused before sending")
     func badInput() async throws {
-        let sqs = try Env.sqs()
+        let sqs = try await Env.sqs()
         await expectInvalidRequest { () async throws(AWSError) in _ = try await sqs.sendMessage(queueURL: "q", body: "") }
         await expectInvalidRequest { () async throws(AWSError) in _ = try await sqs.receiveMessages(queueURL: "q", maxMessages: 11) }
         await expectInvalidRequest { () async throws(AWSError) in _ = try await sqs.receiveMessages(queueURL: "q", waitTimeSeconds: 21) }
@@ -183,13 +183,13 @@ struct SQSClientMotoTests {
 
     @Test("A tampered secret is SignatureDoesNotMatch and an unknown key InvalidClientTokenId, both typed")
     func rejectedSignatures() async throws {
-        let stack = try SharedMoto.get()
-        let url = try await Self.queue(try Env.sqs())
-        let tampered = try Env.sqs(secret: stack.secretAccessKey + "x")
+        let stack = try await SharedMoto.get()
+        let url = try await Self.queue(try await Env.sqs())
+        let tampered = try await Env.sqs(secret: stack.secretAccessKey + "x")
         let error = await #expect(throws: AWSError.self) { try await tampered.sendMessage(queueURL: url, body: "x") }
         #expect(error?.serviceCode == "SignatureDoesNotMatch", "\(String(describing: error))")
         #expect(!String(describing: error).contains(stack.secretAccessKey))
-        let unknown = try Env.sqs(accessKeyId: "AKIDUNKNOWN000000000")
+        let unknown = try await Env.sqs(accessKeyId: "AKIDUNKNOWN000000000")
         let unknownError = await #expect(throws: AWSError.self) { try await unknown.getQueueAttributes(queueURL: url) }
         #expect(unknownError?.serviceCode == "InvalidClientTokenId", "\(String(describing: unknownError))")
     }

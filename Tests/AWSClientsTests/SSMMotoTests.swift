@@ -10,8 +10,8 @@ struct SSMMotoTests {
     let ssm: SSMClient
     let root: String
 
-    init() throws {
-        ssm = try DynamoDBSSMMoto.ssm()
+    init() async throws {
+        ssm = try await DynamoDBSSMMoto.ssm()
         root = "/" + DynamoDBSSMMoto.uniqueName("params")
     }
 
@@ -163,8 +163,8 @@ struct SSMMotoTests {
 
     @Test("A request signed with a tampered secret is rejected with the code from moto's XML body; no secret in the error")
     func tamperedSecret() async throws {
-        let realSecret = try SharedMoto.get().secretAccessKey
-        let tampered = try DynamoDBSSMMoto.ssm(secretOverride: String(realSecret.reversed()))
+        let realSecret = try await SharedMoto.get().secretAccessKey
+        let tampered = try await DynamoDBSSMMoto.ssm(secretOverride: String(realSecret.reversed()))
         let value = "top-secret-value-123"
         do {
             try await tampered.putParameter("\(root)/tampered", value: value, type: .secureString)

@@ -9,16 +9,16 @@ struct SSMParameterCacheTests {
     let clock = ManualClock(Timestamp(secondsSinceEpoch: 1_700_000_000))
 
     /// A writer that is not counted, and a cache whose reads go through a counting transport.
-    func setUp(delay: Duration = .zero, ttl: Duration = .seconds(300)) throws -> (SSMClient, ParameterCache, CountingTransport) {
+    func setUp(delay: Duration = .zero, ttl: Duration = .seconds(300)) async throws -> (SSMClient, ParameterCache, CountingTransport) {
         let counting = CountingTransport(DynamoDBSSMMoto.transport, delay: delay)
-        let reader = try DynamoDBSSMMoto.ssm(transport: counting)
+        let reader = try await DynamoDBSSMMoto.ssm(transport: counting)
         let cache = ParameterCache(client: reader, timeToLive: ttl, clock: clock)
-        return (try DynamoDBSSMMoto.ssm(), cache, counting)
+        return (try await DynamoDBSSMMoto.ssm(), cache, counting)
     }
 
     @Test("A second read within the time-to-live is served from the cache; after it, the parameter is read again")
     func timeToLive() async throws {
-        let (writer, cache, counting) = try setUp()
+        let (writer, cache, counting) = try await setUp()
         let name = "\(root)/mode"
         try await writer.putParameter(name, value: "v1")
 
@@ -38,7 +38,7 @@ struct SSMParameterCacheTests {
 
     @Test("forceRefresh and invalidate read again at once")
     func forcedReads() async throws {
-        let (writer, cache, counting) = try setUp()
+        let (writer, cache, counting) = try await setUp()
         let name = "\(root)/limit"
         try await writer.putParameter(name, value: "1")
         #expect(try await cache.value(name) == "1")
@@ -57,7 +57,7 @@ struct SSMParameterCacheTests {
 
     @Test("Concurrent callers for one name share a single read; other names read on their own")
     func singleFlight() async throws {
-        let (writer, cache, counting) = try setUp(delay: .milliseconds(300))
+        let (writer, cache, counting) = try await setUp(delay: .milliseconds(300))
         try await writer.putParameter("\(root)/a", value: "alpha")
         try await writer.putParameter("\(root)/b", value: "beta", type: .secureString)
 
@@ -79,7 +79,7 @@ struct SSMParameterCacheTests {
 
     @Test("A failed read is not cached and reaches every waiting caller as the typed error")
     func failuresNotCached() async throws {
-        let (writer, cache, counting) = try setUp(delay: .milliseconds(200))
+        let (writer, cache, counting) = try await setUp(delay: .milliseconds(200))
         let name = "\(root)/later"
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<5 {

@@ -6,7 +6,7 @@ import TestSupport
 @Suite("awssign signs and sends requests like awscurl", .serialized)
 struct AwssignTests {
     func run(_ arguments: [String], environment extra: [String: String] = [:], stdin: [UInt8]? = nil) async throws -> ChildProcess {
-        let moto = try SharedMoto.get()
+        let moto = try await SharedMoto.get()
         var environment = moto.environment
         environment.removeValue(forKey: "AWS_ENDPOINT_URL")
         environment["PATH"] = "/usr/bin:/bin"
@@ -19,7 +19,7 @@ struct AwssignTests {
 
     @Test("A signed PUT and GET round-trip an object through moto with signature checking on")
     func sendsSignedRequests() async throws {
-        let moto = try SharedMoto.get()
+        let moto = try await SharedMoto.get()
         let bucket = "awssign-\(UUID().uuidString.prefix(8).lowercased())"
         let create = try await run(["--service", "s3", "-X", "PUT", "\(moto.endpoint)/\(bucket)"])
         #expect(create.process.terminationStatus == 0, "\(create.stderr)")
@@ -34,7 +34,7 @@ struct AwssignTests {
 
     @Test("A JSON-protocol call (SQS CreateQueue) with headers and a body succeeds")
     func jsonProtocol() async throws {
-        let moto = try SharedMoto.get()
+        let moto = try await SharedMoto.get()
         let child = try await run([
             "--service", "sqs", "-H", "X-Amz-Target: AmazonSQS.CreateQueue", "-H", "Content-Type: application/x-amz-json-1.0",
             "-d", #"{"QueueName":"awssign-test"}"#, "\(moto.endpoint)/",
@@ -45,7 +45,7 @@ struct AwssignTests {
 
     @Test("A wrong secret gets moto's 403 and exit status 1, and the secret is printed nowhere")
     func wrongSecret() async throws {
-        let moto = try SharedMoto.get()
+        let moto = try await SharedMoto.get()
         let child = try await run(["--service", "s3", "\(moto.endpoint)/"], environment: ["AWS_SECRET_ACCESS_KEY": "not-the-secret-123"])
         #expect(child.process.terminationStatus == 1)
         #expect(child.stderr.contains("HTTP 403"))
@@ -55,7 +55,7 @@ struct AwssignTests {
 
     @Test("--print shows the signed request without sending it and without the secret")
     func printOnly() async throws {
-        let moto = try SharedMoto.get()
+        let moto = try await SharedMoto.get()
         let child = try await run(
             ["--print", "--service", "es", "-X", "POST", "-d", "{}", "http://127.0.0.1:1/logs/_search"],
             environment: ["AWS_SESSION_TOKEN": "session-token-value"])

@@ -2,6 +2,7 @@ import AWSSigV4
 import Foundation
 import Primitives
 import Testing
+import TestSupport
 
 /// Signs ≥ 1,000 random requests (half S3, half other services) with our signer and with
 /// botocore (`scripts/botocore_sigv4_sign.py`) and requires identical signatures. Needs `python3`
@@ -11,10 +12,10 @@ struct BotocoreDifferentialTests {
     static let requestCount = 1_200
 
     @Test("Random requests get the same signature as botocore gives them")
-    func matchesBotocore() throws {
+    func matchesBotocore() async throws {
         var random = SplitMix64(seed: 0x5167_5634_2024)
         let cases = (0..<Self.requestCount).map { RandomCase(index: $0, random: &random) }
-        let answers = try runBotocore(cases.map(\.json))
+        let answers = try await runBotocore(cases.map(\.json))
         try #require(answers.count == cases.count, "botocore answered \(answers.count) of \(cases.count) requests")
         var mismatches = 0
         for (item, answer) in zip(cases, answers) {
@@ -42,64 +43,23 @@ struct BotocoreDifferentialTests {
         var canonicalRequest: String
     }
 
-    private func runBotocore(_ requests: [[String: Any]]) throws -> [Answer] {
+    private func runBotocore(_ requests: [[String: Any]]) async throws -> [Answer] {
         let script = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/botocore_sigv4_sign.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path]
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            Issue.record("Could not start python3 (install python3 and botocore to run this test): \(error)")
-            throw error
-        }
         let payload = try JSONSerialization.data(withJSONObject: requests)
-        // Python reads all of stdin before it writes, so writing first cannot deadlock; stderr is
-        // drained on another thread in case a warning fills its pipe.
-        let errorText = ErrorCollector(errors.fileHandleForReading)
-        input.fileHandleForWriting.write(payload)
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let stderr = errorText.finish()
-        guard process.terminationStatus == 0 else {
+        let run = try await runProcess(["python3", script.path], stdin: Array(payload))
+        guard run.status == 0 else {
             let message = """
-                python3 \(script.path) failed with status \(process.terminationStatus). \
+                python3 \(script.path) failed with status \(run.status). \
                 This test needs python3 with botocore (pip install botocore).
-                \(stderr)
+                \(run.stderrText)
                 """
             Issue.record(Comment(rawValue: message))
             throw FixtureError(message)
         }
-        let decoded = try JSONSerialization.jsonObject(with: data) as? [[String: String]] ?? []
+        let decoded = try JSONSerialization.jsonObject(with: Data(run.stdout)) as? [[String: String]] ?? []
         return decoded.map { Answer(signature: $0["signature"] ?? "", canonicalRequest: $0["canonical_request"] ?? "") }
-    }
-}
-
-/// Reads a pipe to its end on a background thread.
-private final class ErrorCollector: @unchecked Sendable {
-    // Written once by the reader thread before `done` is signalled; read after waiting.
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    func finish() -> String {
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Gzip
 import Testing
+import TestSupport
 
 private func fixture(_ name: String) throws -> [UInt8] {
     let url = try #require(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil))
@@ -36,21 +37,10 @@ private func noise(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
     }
 }
 
-private func python(_ script: String, stdin: [UInt8]) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    let writer = Thread { input.fileHandleForWriting.write(Data(stdin)); try? input.fileHandleForWriting.close() }
-    writer.start()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-    return Array(data)
+private func python(_ script: String, stdin: [UInt8]) async throws -> [UInt8] {
+    let run = try await runProcess(["python3", "-c", script], stdin: stdin)
+    #expect(run.status == 0, "\(run.stderrText)")
+    return run.stdout
 }
 
 @Suite("Gzip inflate and deflate")
@@ -76,10 +66,10 @@ struct GzipTests {
     }
 
     @Test("Python's gzip module reads what we compress")
-    func pythonReadsOurs() throws {
+    func pythonReadsOurs() async throws {
         let original = noise(100_000) + Array(repeating: UInt8(ascii: "a"), count: 50_000)
         let compressed = try Gzip.compress(original)
-        let back = try python("import gzip,sys; sys.stdout.buffer.write(gzip.decompress(sys.stdin.buffer.read()))", stdin: compressed)
+        let back = try await python("import gzip,sys; sys.stdout.buffer.write(gzip.decompress(sys.stdin.buffer.read()))", stdin: compressed)
         #expect(back == original)
     }
 

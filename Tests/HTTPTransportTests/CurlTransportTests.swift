@@ -515,15 +515,14 @@ struct CurlTransportFailureTests {
         }
     }
 
-    @Test("The total timeout fails a slow response with timeout")
+    // The server would answer after two minutes; the one-minute time limit fails the test if the
+    // 200 ms total timeout did not end the request (no wall-clock assertion: CI machines are loaded).
+    @Test("The total timeout fails a slow response with timeout", .timeLimit(.minutes(1)))
     func totalTimeout() async throws {
-        let started = ContinuousClock.now
         let error = try await failure(
-            answering: ScriptedResponse(delay: .seconds(20)), options: HTTPRequestOptions(totalTimeout: .milliseconds(200))
+            answering: ScriptedResponse(delay: .seconds(120)), options: HTTPRequestOptions(totalTimeout: .milliseconds(200))
         )
         #expect(error?.code == .timeout)
-        // Long before the server would have answered (a wide margin: CI machines can be loaded).
-        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     @Test("A connection reset mid-body fails the body with connectionReset")
@@ -604,10 +603,11 @@ struct CurlTransportFailureTests {
 struct CurlTransportCancellationTests {
     @Test("Cancelling the task that waits in send cancels the request", .timeLimit(.minutes(1)))
     func cancelSend() async throws {
-        let server = try LoopbackHTTPServer { _ in ScriptedResponse(delay: .seconds(20)) }
+        // The server would answer after two minutes; the suite's one-minute limit catches a cancel
+        // that did not end the request.
+        let server = try LoopbackHTTPServer { _ in ScriptedResponse(delay: .seconds(120)) }
         defer { server.stop() }
         let transport = try CurlTransport()
-        let started = ContinuousClock.now
         let task = Task {
             try await transport.send(HTTPRequest(method: "GET", url: server.baseURL + "/"), options: .unlimited)
         }
@@ -615,7 +615,6 @@ struct CurlTransportCancellationTests {
         task.cancel()
         let result = await task.result
         #expect(failureCode(result) == .cancelled)
-        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     @Test("Cancelling a task reading the body cancels the transfer")

@@ -52,7 +52,7 @@ enum Extract {
 @Suite("JSON lines into Parquet")
 struct JSONLinesTests {
     @Test("Lines in any member order, with escapes, nulls, missing and unknown keys, read back exactly")
-    func convert() throws {
+    func convert() async throws {
         var converter = JSONLinesConverter(schema: Extract.schema)
         var sink = InMemoryParquetSink()
         // Feed the text in 7-byte chunks so lines straddle chunk boundaries; no final newline.
@@ -60,10 +60,10 @@ struct JSONLinesTests {
         for start in stride(from: 0, to: bytes.count, by: 7) {
             try bytes[start..<min(bytes.count, start + 7)].withUnsafeBytes { try converter.consume($0, to: &sink) }
         }
-        let summary = try converter.finish(to: &sink)
+        let summary = try await converter.finish(to: &sink)
         #expect(summary.rows == 5)
         #expect(converter.linesRead == 6)
-        let read = try ReadBack.read(sink.bytes)
+        let read = try await ReadBack.read(sink.bytes)
         expectRows(read, Extract.expected, Extract.schema)
     }
 
@@ -84,7 +84,7 @@ struct JSONLinesTests {
         #expect(syncSummary == asyncSummary)
         #expect(syncSummary.rowGroups > 3)
         #expect(syncSink.bytes == asyncSink.bytes)
-        let read = try ReadBack.read(asyncSink.bytes)
+        let read = try await ReadBack.read(asyncSink.bytes)
         #expect(read.pyarrowRows.count == 3000 && read.duckdbRows.count == 3000)
         #expect(read.pyarrowRows[2999][0] == .number("2999") && read.duckdbRows[2999][2] == .string("2999.25"))
         #expect(read.duckdbRows[1234][6] == .string("customer 34"))
@@ -119,7 +119,7 @@ struct JSONLinesTests {
             (#"{"id":1} x"#, .malformedJSON, nil),
             ("{\"id\":1,\"name\":\"\u{01}\"}", .malformedJSON, nil),
         ] as [(String, ParquetError.Code, String?)])
-    func badLine(line: String, code: ParquetError.Code, column: String?) throws {
+    func badLine(line: String, code: ParquetError.Code, column: String?) async throws {
         var writer = ParquetWriter(schema: Extract.schema)
         var reader = JSONLinesReader(schema: Extract.schema)
         let good = Array(#"{"id":7,"qty":1,"price":1.5,"name":"kept","day":"2024-01-01","at":"2024-01-01T00:00:00Z"}"#.utf8)
@@ -133,8 +133,8 @@ struct JSONLinesTests {
         }
         try good.withUnsafeBufferPointer { try reader.appendLine($0, to: &writer) }
         var sink = InMemoryParquetSink()
-        _ = try writer.finish(to: &sink)
-        let read = try ReadBack.read(sink.bytes)
+        _ = try await writer.finish(to: &sink)
+        let read = try await ReadBack.read(sink.bytes)
         let row: [ParquetValue] = [
             .int64(7), .int32(1), .decimal(unscaled: 150), .null, .null, .null, .string("kept"),
             .date(daysSinceEpoch: 19_723), .timestamp(millisecondsSinceEpoch: 1_704_067_200_000),
@@ -173,7 +173,7 @@ struct JSONLinesTests {
 @Suite("Parquet writer input checks")
 struct ParquetInputTests {
     @Test("Values of the wrong type, out of range or precision, and nulls in required columns are typed errors")
-    func refusedRows() throws {
+    func refusedRows() async throws {
         var writer = ParquetWriter(schema: AllTypes.schema)
         let good = AllTypes.rows[0]
         func replacing(_ column: Int, with value: ParquetValue) -> [ParquetValue] {
@@ -203,13 +203,13 @@ struct ParquetInputTests {
         #expect(writer.bufferedRows == 0)
         try writer.append(row: good)
         var sink = InMemoryParquetSink()
-        _ = try writer.finish(to: &sink)
+        _ = try await writer.finish(to: &sink)
         #expect {
             try writer.append(row: good)
         } throws: { error in
             (error as? ParquetError)?.code == .writerFinished
         }
-        expectRows(try ReadBack.read(sink.bytes), [good], AllTypes.schema)
+        expectRows(try await ReadBack.read(sink.bytes), [good], AllTypes.schema)
     }
 
     @Test("Schemas with no columns, repeated names or impossible decimals are refused")
@@ -227,14 +227,14 @@ struct ParquetInputTests {
     }
 
     @Test("Decimal text in exponent form is converted exactly")
-    func decimalExponents() throws {
+    func decimalExponents() async throws {
         let schema = try ParquetSchema([ParquetColumn("d", .decimal(precision: 38, scale: 10))])
         var writer = ParquetWriter(schema: schema)
         let texts = ["-1e-10", "1.5E3", "+0.00000000010", "123456789012345678901234567.8900000000000", "0e5"]
         for text in texts { try writer.append(row: [.decimalText(text)]) }
         var sink = InMemoryParquetSink()
-        _ = try writer.finish(to: &sink)
-        let read = try ReadBack.read(sink.bytes)
+        _ = try await writer.finish(to: &sink)
+        let read = try await ReadBack.read(sink.bytes)
         let expected = [
             "-0.0000000001", "1500.0000000000", "0.0000000001", "123456789012345678901234567.8900000000", "0.0000000000",
         ]

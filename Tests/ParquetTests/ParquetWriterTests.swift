@@ -76,10 +76,10 @@ struct ParquetWriterTests {
     @Test(
         "Every type, with nulls and edge values, reads back exactly with the right types",
         arguments: [ParquetCompression.snappy, .uncompressed])
-    func everyType(compression: ParquetCompression) throws {
+    func everyType(compression: ParquetCompression) async throws {
         var options = ParquetWriterOptions()
         options.compression = compression
-        let read = try ReadBack.read(try AllTypes.write(options))
+        let read = try await ReadBack.read(try AllTypes.write(options))
         #expect(
             read.pyarrowTypes == [
                 "bool", "int32", "int64", "double", "string", "date32[day]", "timestamp[ms, tz=UTC]",
@@ -100,8 +100,8 @@ struct ParquetWriterTests {
     }
 
     @Test("Statistics hold the signed, numeric and bytewise min and max and the null count")
-    func statistics() throws {
-        let read = try ReadBack.read(try AllTypes.write(ParquetWriterOptions()))
+    func statistics() async throws {
+        let read = try await ReadBack.read(try AllTypes.write(ParquetWriterOptions()))
         func stats(_ column: Int) -> (JSON?, JSON?, Int?) {
             let s = read.statistics(group: 0, column: column)
             return (s?["min"], s?["max"], s?["null_count"]?.intValue)
@@ -126,15 +126,15 @@ struct ParquetWriterTests {
     }
 
     @Test("All-null columns read back as nulls, with null counts and no min or max")
-    func allNull() throws {
+    func allNull() async throws {
         let schema = try ParquetSchema(AllTypes.schema.columns.map { ParquetColumn($0.name, $0.type, nullable: true) })
         let rows = [[ParquetValue]](repeating: [ParquetValue](repeating: .null, count: schema.columns.count), count: 5)
         var writer = ParquetWriter(schema: schema)
         var sink = InMemoryParquetSink()
         for row in rows { try writer.append(row: row) }
-        let summary = try writer.finish(to: &sink)
+        let summary = try await writer.finish(to: &sink)
         #expect(summary.rows == 5 && summary.rowGroups == 1 && summary.bytes == Int64(sink.bytes.count))
-        let read = try ReadBack.read(sink.bytes)
+        let read = try await ReadBack.read(sink.bytes)
         expectRows(read, rows, schema)
         for column in schema.columns.indices {
             #expect(read.statistics(group: 0, column: column)?["null_count"]?.intValue == 5)
@@ -143,7 +143,7 @@ struct ParquetWriterTests {
     }
 
     @Test("Small row groups: the file is cut into several, each with its own statistics")
-    func severalRowGroups() throws {
+    func severalRowGroups() async throws {
         let schema = try ParquetSchema([
             ParquetColumn("id", .int64, nullable: false), ParquetColumn("city", .string),
             ParquetColumn("at", .timestampMillis),
@@ -165,14 +165,14 @@ struct ParquetWriterTests {
             try writer.append(row: row)
             if writer.rowGroupIsFull {
                 groupSizes.append(writer.bufferedRows)
-                try writer.flushRowGroup(to: &sink)
+                try await writer.flushRowGroup(to: &sink)
             }
         }
         groupSizes.append(writer.bufferedRows)
-        let summary = try writer.finish(to: &sink)
+        let summary = try await writer.finish(to: &sink)
         #expect(summary.rowGroups == groupSizes.count)
         #expect(groupSizes.count > 2)
-        let read = try ReadBack.read(sink.bytes)
+        let read = try await ReadBack.read(sink.bytes)
         expectRows(read, rows, schema)
         #expect(read.rowGroups.map { $0["num_rows"]?.intValue ?? -1 } == groupSizes)
         var start = 0
@@ -188,7 +188,7 @@ struct ParquetWriterTests {
     }
 
     @Test("Low-cardinality columns are dictionary-encoded; a dictionary past its limit falls back to plain")
-    func dictionaryAndFallback() throws {
+    func dictionaryAndFallback() async throws {
         let schema = try ParquetSchema([
             ParquetColumn("currency", .string), ParquetColumn("note", .string), ParquetColumn("qty", .int32),
             ParquetColumn("serial", .int64),
@@ -205,8 +205,8 @@ struct ParquetWriterTests {
         var writer = ParquetWriter(schema: schema, options: options)
         var sink = InMemoryParquetSink()
         for row in rows { try writer.append(row: row) }
-        _ = try writer.finish(to: &sink)
-        let read = try ReadBack.read(sink.bytes)
+        _ = try await writer.finish(to: &sink)
+        let read = try await ReadBack.read(sink.bytes)
         expectRows(read, rows, schema)
         func encodings(_ column: Int) -> [String] {
             read.statistics(group: 0, column: column)?["encodings"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -220,13 +220,13 @@ struct ParquetWriterTests {
     }
 
     @Test("Key-value metadata naming the source extracts and created_by are in the footer")
-    func keyValueMetadata() throws {
+    func keyValueMetadata() async throws {
         var options = ParquetWriterOptions()
         options.keyValueMetadata = [
             ("source_extracts", #"["s3://ingest/orders/0001-20240524.jsonl","s3://ingest/orders/0002-20240524.jsonl"]"#),
             ("pipeline", "processing"),
         ]
-        let read = try ReadBack.read(try AllTypes.write(options))
+        let read = try await ReadBack.read(try AllTypes.write(options))
         #expect(
             read.pyarrow["metadata"]?["source_extracts"]?.stringValue
                 == #"["s3://ingest/orders/0001-20240524.jsonl","s3://ingest/orders/0002-20240524.jsonl"]"#)
@@ -235,12 +235,12 @@ struct ParquetWriterTests {
     }
 
     @Test("A file with no rows still has its schema")
-    func noRows() throws {
+    func noRows() async throws {
         var writer = ParquetWriter(schema: AllTypes.schema)
         var sink = InMemoryParquetSink()
-        let summary = try writer.finish(to: &sink)
+        let summary = try await writer.finish(to: &sink)
         #expect(summary.rows == 0 && summary.rowGroups == 0)
-        let read = try ReadBack.read(sink.bytes)
+        let read = try await ReadBack.read(sink.bytes)
         #expect(read.pyarrowRows.isEmpty && read.duckdbRows.isEmpty)
         #expect(read.duckdbTypes.count == AllTypes.schema.columns.count)
     }

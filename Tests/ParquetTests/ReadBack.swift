@@ -3,6 +3,7 @@ import JSONCodec
 import Parquet
 import Primitives
 import Testing
+import TestSupport
 
 /// Writes Parquet bytes to a temporary file and reads them back through
 /// `Scripts/read_parquet.py` (pyarrow and duckdb), returning what each reader saw.
@@ -10,32 +11,19 @@ struct ReadBack {
     var pyarrow: JSON
     var duckdb: JSON
 
-    static func read(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws -> ReadBack {
+    static func read(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) async throws -> ReadBack {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("parquet-\(UUID().uuidString).parquet")
         try Data(bytes).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let script = try #require(
             Bundle.module.url(forResource: "read_parquet", withExtension: "py", subdirectory: "Scripts"),
             "Scripts/read_parquet.py is missing from the test bundle", sourceLocation: sourceLocation)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, file.path]
-        let output = Pipe()
-        // stderr goes to a file so a chatty reader cannot fill a pipe nobody drains.
-        let errorFile = file.appendingPathExtension("stderr")
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errorFile) }
-        process.standardOutput = output
-        process.standardError = try FileHandle(forWritingTo: errorFile)
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let errorText = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
+        let run = try await runProcess(["python3", script.path, file.path])
         try #require(
-            process.terminationStatus == 0,
-            "python3 read_parquet.py failed (python3 with pyarrow and duckdb is required): \(errorText)",
+            run.status == 0,
+            "python3 read_parquet.py failed (python3 with pyarrow and duckdb is required): \(run.stderrText)",
             sourceLocation: sourceLocation)
-        let json = try JSONParser.parse(Array(data))
+        let json = try JSONParser.parse(run.stdout)
         return ReadBack(pyarrow: try #require(json["pyarrow"]), duckdb: try #require(json["duckdb"]))
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Primitives
 import Snappy
 import Testing
+import TestSupport
 
 enum Samples {
     static func random(_ count: Int, seed: UInt64) -> [UInt8] {
@@ -81,7 +82,7 @@ struct SnappyTests {
     }
 
     @Test("Google's snappy (through cramjam) reads our blocks, and we read its blocks")
-    func crossCheck() throws {
+    func crossCheck() async throws {
         let inputs = [Samples.text(300_000, seed: 9), Samples.random(70_000, seed: 10), Samples.text(17, seed: 11), []]
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snappy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -105,19 +106,9 @@ struct SnappyTests {
                 open(os.path.join(d, f"{i}.theirs"), "wb").write(bytes(cramjam.snappy.compress_raw(raw)))
             print("ok")
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory.path]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3 cross-check failed: \(complaint)")
-        #expect(printed.hasPrefix("ok"))
+        let run = try await runProcess(["python3", "-c", script, directory.path])
+        try #require(run.status == 0, "python3 cross-check failed: \(run.stderrText)")
+        #expect(run.stdoutText.hasPrefix("ok"))
         for (index, input) in inputs.enumerated() {
             let theirs = try Data(contentsOf: directory.appendingPathComponent("\(index).theirs"))
             #expect(try Snappy.decompress(Array(theirs)) == input)
