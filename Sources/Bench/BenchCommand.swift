@@ -14,6 +14,7 @@ enum BenchCommands {
         BulkEncodeBench.command,
         ParquetBench.command,
         ParseBench.command,
+        DropboxBench.command,
     ]
 
     static var usage: String {
