@@ -9,42 +9,13 @@ import Testing
 import TestSupport
 
 /// The `dropbox-lambda` built next to the test bundle (`swift build` with the same scratch path).
-func dropboxLambdaPath() throws -> String {
-    var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("dropbox-lambda").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    throw TestFailure("dropbox-lambda is not built next to the tests (run `swift build --product dropbox-lambda` with the same scratch path)")
-}
+func dropboxLambdaPath() throws -> String { try builtExecutable("dropbox-lambda") }
 
-/// Runs a process to its end (or kills it after `timeout`), collecting its output.
-final class Child: @unchecked Sendable {
-    let process = Process()
-    private let out = Pipe()
-    private let err = Pipe()
-
-    init(_ path: String, arguments: [String], environment: [String: String]) throws {
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-    }
-
-    func terminate() { process.terminate() }
-
+extension ChildProcess {
     /// Waits for the exit; returns (status, stdout, stderr).
-    func wait(timeout: Double = 60) async -> (Int32, String, String) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { process.terminate() }
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, stdout, stderr)
+    func finish(timeout: Double = 60) async -> (Int32, String, String) {
+        let status = await wait(timeout: timeout)
+        return (status, stdout, stderr)
     }
 }
 
@@ -59,8 +30,8 @@ struct DropboxProcessTests {
         _ = try await stack.s3.putObject(bucket: stack.dropbox, key: "received_files/sales/eu/replay-missing.jsonl", body: bad)
         var environment = stack.environment
         environment["PATH"] = "/usr/bin:/bin"
-        let child = try Child(try dropboxLambdaPath(), arguments: ["--event", try fixturePath("replay-event.json")], environment: environment)
-        let (status, stdout, stderr) = await child.wait()
+        let child = try ChildProcess(try dropboxLambdaPath(), arguments: ["--event", try fixturePath("replay-event.json")], environment: environment)
+        let (status, stdout, stderr) = await child.finish()
         #expect(status == 0)
         #expect(stdout.split(separator: "\n") == [#"{"batchItemFailures":[]}"#])
         #expect(await stack.exists(stack.ingest, "in/sales/sales/eu/replay orders.jsonl"))
@@ -76,8 +47,8 @@ struct DropboxProcessTests {
         let stack = try await DropboxStack()
         var environment = stack.environment
         environment["MULTIPART_COPY_THRESHOLD_MB"] = "lots"
-        let child = try Child(try dropboxLambdaPath(), arguments: ["--event", try fixturePath("replay-event.json")], environment: environment)
-        let (status, _, stderr) = await child.wait()
+        let child = try ChildProcess(try dropboxLambdaPath(), arguments: ["--event", try fixturePath("replay-event.json")], environment: environment)
+        let (status, _, stderr) = await child.finish()
         #expect(status == 1)
         #expect(stderr.contains("MULTIPART_COPY_THRESHOLD_MB"))
         #expect(stderr.contains("Runtime.InvalidSetting"))
@@ -91,7 +62,7 @@ struct DropboxProcessTests {
         var environment = stack.environment
         environment["AWS_LAMBDA_RUNTIME_API"] = standIn.runtimeAPI
         environment["AWS_LAMBDA_FUNCTION_NAME"] = "dropbox"
-        let child = try Child(try dropboxLambdaPath(), arguments: [], environment: environment)
+        let child = try ChildProcess(try dropboxLambdaPath(), arguments: [], environment: environment)
         defer { child.terminate() }
         let record = try await stack.drop("sales/eu/served.jsonl", jsonLines(2))
         let broken = try await stack.drop("sales/eu/served.txt", jsonLines(2))
@@ -104,7 +75,7 @@ struct DropboxProcessTests {
         #expect(status.status == .accepted)
         #expect(status.claimOwner?.isEmpty == false)
         child.terminate()
-        let (exit, stdout, _) = await child.wait(timeout: 10)
+        let (exit, stdout, _) = await child.finish(timeout: 10)
         #expect(exit == 0)
         #expect(stdout.contains("\"file accepted\""))
     }
