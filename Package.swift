@@ -50,6 +50,11 @@ let package = Package(
         .target(name: "Gzip", dependencies: ["CZlib"], swiftSettings: strictSettings),
         /// SigV4: canonical requests, header and query signing, chunk signing. Pure code.
         .target(name: "AWSSigV4", dependencies: ["CCrypto", "Primitives"], swiftSettings: strictSettings),
+        /// Raw Snappy block compression (Parquet's default codec). Pure Swift.
+        .target(name: "Snappy", swiftSettings: strictSettings),
+        /// A streaming Parquet writer (Thrift compact footer, dictionary/plain pages, statistics) and a
+        /// JSON-lines reader that fills it.
+        .target(name: "Parquet", dependencies: ["Snappy", "Primitives"], swiftSettings: strictSettings),
 
         // MARK: I/O
         /// The HTTP seam (`HTTPTransport`) and its libcurl implementation.
@@ -119,6 +124,7 @@ let package = Package(
                 "HTTPTransport",
                 "JSONCodec",
                 "LoopbackHTTP",
+                "Parquet",
                 "PipelineSettings",
                 "Primitives",
                 "RecordReaders",
@@ -145,6 +151,13 @@ let package = Package(
             name: "AWSSigV4Tests",
             dependencies: ["AWSSigV4", "Primitives"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "SnappyTests", dependencies: ["Snappy"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ParquetTests",
+            dependencies: ["Parquet", "Snappy", "Primitives", "JSONCodec"],
+            resources: [.copy("Scripts")],
             swiftSettings: strictSettings
         ),
         .testTarget(

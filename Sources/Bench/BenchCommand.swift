@@ -12,6 +12,7 @@ enum BenchCommands {
         S3DownloadBench.command,
         ColdStartBench.command,
         BulkEncodeBench.command,
+        ParquetBench.command,
     ]
 
     static var usage: String {
