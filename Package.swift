@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "opensearch-standin", targets: ["opensearch-standin"]),
         .executable(name: "probe-lambda", targets: ["probe-lambda"]),
         .executable(name: "processing-lambda", targets: ["processing-lambda"]),
+        .executable(name: "dropbox-lambda", targets: ["dropbox-lambda"]),
     ],
     targets: [
         // MARK: System libraries
@@ -86,6 +87,22 @@ let package = Package(
             dependencies: ["HTTPTransport", "JSONCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
+        /// What the pipeline's handlers share: AWS clients from the environment, the dataset catalog
+        /// from SSM or a file, the status table (idempotent claims), verified server-side moves.
+        .target(
+            name: "PipelineCore",
+            dependencies: ["AWSCore", "AWSClients", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives"],
+            swiftSettings: strictSettings
+        ),
+        /// The dropbox handler: checks each new file and moves it to the ingest bucket or to `rejected/`.
+        .target(
+            name: "DropboxHandler",
+            dependencies: [
+                "PipelineCore", "AWSCore", "AWSClients", "Gzip", "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives",
+                "RecordReaders",
+            ],
+            swiftSettings: strictSettings
+        ),
 
         /// The analysts' star-schema specification and the transformation engine (pure: no I/O).
         .target(name: "StarSchema", dependencies: ["JSONCodec", "Parquet", "Primitives"], swiftSettings: strictSettings),
@@ -93,8 +110,8 @@ let package = Package(
         .target(
             name: "ProcessingHandler",
             dependencies: [
-                "StarSchema", "Parquet", "AWSCore", "AWSClients", "HTTPTransport", "JSONCodec", "LambdaRuntime",
-                "PipelineSettings", "Primitives", "RecordReaders",
+                "StarSchema", "Parquet", "PipelineCore", "AWSCore", "AWSClients", "HTTPTransport", "JSONCodec",
+                "LambdaRuntime", "PipelineSettings", "Primitives", "RecordReaders",
             ],
             swiftSettings: strictSettings
         ),
@@ -133,6 +150,12 @@ let package = Package(
             dependencies: ["ProcessingHandler", "LambdaRuntime", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
+        /// The dropbox Lambda's bootstrap.
+        .executableTarget(
+            name: "dropbox-lambda",
+            dependencies: ["DropboxHandler", "LambdaRuntime", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
         /// `bench`: side-by-side benchmarks against the Python peers.
         .executableTarget(
             name: "Bench",
@@ -140,10 +163,13 @@ let package = Package(
                 "AWSCore",
                 "AWSSigV4",
                 "AWSClients",
+                "DropboxHandler",
                 "HTTPTransport",
                 "JSONCodec",
+                "LambdaRuntime",
                 "LoopbackHTTP",
                 "Parquet",
+                "PipelineCore",
                 "PipelineSettings",
                 "Primitives",
                 "RecordReaders",
@@ -232,8 +258,25 @@ let package = Package(
         .testTarget(
             name: "ProcessingHandlerTests",
             dependencies: [
-                "ProcessingHandler", "StarSchema", "Parquet", "AWSCore", "AWSClients", "HTTPTransport", "JSONCodec",
-                "LambdaRuntime", "PipelineSettings", "Primitives", "TestSupport",
+                "ProcessingHandler", "StarSchema", "Parquet", "PipelineCore", "AWSCore", "AWSClients", "HTTPTransport",
+                "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives", "TestSupport",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PipelineCoreTests",
+            dependencies: [
+                "PipelineCore", "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives", "TestSupport",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DropboxHandlerTests",
+            dependencies: [
+                "DropboxHandler", "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
+                "PipelineSettings", "Primitives", "RuntimeAPIStandIn", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
