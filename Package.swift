@@ -198,7 +198,7 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SnappyTests", dependencies: ["Snappy"], swiftSettings: strictSettings),
+        .testTarget(name: "SnappyTests", dependencies: ["Snappy", "Primitives"], swiftSettings: strictSettings),
         .testTarget(
             name: "ParquetTests",
             dependencies: ["Parquet", "Snappy", "Primitives", "JSONCodec"],

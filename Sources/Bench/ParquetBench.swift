@@ -67,13 +67,17 @@ enum ParquetBench {
         print("JSON lines -> Parquet (Snappy), one thread, \(generated.bytes / 1_000_000) MB input")
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         func fixed(_ value: Double) -> String { String(Int(value.rounded())) }
-        print(pad("side", 10) + pad("seconds", 10) + pad("input MB/s", 12) + pad("peak RSS MB", 13) + pad("rows", 10) + "file MB")
+        print(
+            pad("side", 10) + pad("seconds", 10) + pad("input MB/s", 12) + pad("MB/CPU-s", 10) + pad("peak RSS MB", 13)
+                + pad("rows", 10) + "file MB")
         for (name, figures) in [("swift", own), ("pyarrow", peer)] {
             guard let figures else { continue }
             let seconds = figures["seconds"] ?? 0
             print(
                 pad(name, 10) + pad(String(format: "%.2f", seconds), 10)
-                    + pad(fixed(Double(generated.bytes) / 1e6 / seconds), 12) + pad(fixed(figures["peak_rss_mb"] ?? 0), 13)
+                    + pad(fixed(Double(generated.bytes) / 1e6 / seconds), 12)
+                    + pad(fixed(Double(generated.bytes) / 1e6 / (figures["cpu_seconds"] ?? seconds)), 10)
+                    + pad(fixed(figures["peak_rss_mb"] ?? 0), 13)
                     + pad(fixed(figures["rows"] ?? 0), 10) + String(format: "%.1f", (figures["file_bytes"] ?? 0) / 1e6))
         }
         if let peer {
@@ -133,6 +137,8 @@ enum ParquetBench {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let figures: [String: Double] = [
             "seconds": seconds, "rows": Double(summary.rows), "peak_rss_mb": Double(usage.ru_maxrss) / 1024,
+            "cpu_seconds": Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+                + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6,
             "input_bytes": Double(inputBytes), "file_bytes": Double(summary.bytes), "row_groups": Double(summary.rowGroups),
         ]
         let json = try JSONSerialization.data(withJSONObject: figures)
@@ -158,18 +164,6 @@ enum ParquetBench {
     }
 
     // MARK: The extract
-
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
 
     static let products = [
         "Stainless steel water bottle 750 ml", "Organic cotton T-shirt, navy, M", "USB-C charging cable 2 m",
@@ -197,7 +191,7 @@ enum ParquetBench {
         }
         guard let file = fopen(path, "w") else { throw BenchError("cannot create \(path)") }
         defer { fclose(file) }
-        var random = Generator(state: 20_240_524)
+        var random = SplitMix64(seed: 20_240_524)
         var line = ""
         var bytes = 0
         var lines = 0

@@ -111,40 +111,31 @@ struct ColumnBuffer {
         bools.append(value ? 1 : 0)
     }
 
+    /// Appends a present value to the dictionary, if it is in use.
+    /// - Returns: false when the caller must store the value plain.
+    @inline(__always)
+    private mutating func appendToDictionary(_ pattern: UInt64) -> Bool {
+        present()
+        guard dictionaryActive else { return false }
+        let before = numericDictionary.count
+        indices.append(numericDictionary.index(of: pattern))
+        if numericDictionary.count != before { dictionaryGrew() }
+        return true
+    }
+
     @inline(__always)
     mutating func appendInt32(_ value: Int32) {
-        present()
-        if dictionaryActive {
-            let before = numericDictionary.count
-            indices.append(numericDictionary.index(of: UInt64(UInt32(bitPattern: value))))
-            if numericDictionary.count != before { dictionaryGrew() }
-        } else {
-            int32s.append(value)
-        }
+        if !appendToDictionary(UInt64(UInt32(bitPattern: value))) { int32s.append(value) }
     }
 
     @inline(__always)
     mutating func appendInt64(_ value: Int64) {
-        present()
-        if dictionaryActive {
-            let before = numericDictionary.count
-            indices.append(numericDictionary.index(of: UInt64(bitPattern: value)))
-            if numericDictionary.count != before { dictionaryGrew() }
-        } else {
-            int64s.append(value)
-        }
+        if !appendToDictionary(UInt64(bitPattern: value)) { int64s.append(value) }
     }
 
     @inline(__always)
     mutating func appendDouble(_ value: Double) {
-        present()
-        if dictionaryActive {
-            let before = numericDictionary.count
-            indices.append(numericDictionary.index(of: value.bitPattern))
-            if numericDictionary.count != before { dictionaryGrew() }
-        } else {
-            doubles.append(value)
-        }
+        if !appendToDictionary(value.bitPattern) { doubles.append(value) }
     }
 
     @inline(__always)
