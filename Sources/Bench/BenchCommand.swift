@@ -13,6 +13,7 @@ enum BenchCommands {
         ColdStartBench.command,
         BulkEncodeBench.command,
         ParquetBench.command,
+        DropboxBench.command,
     ]
 
     static var usage: String {
