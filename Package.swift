@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "bench", targets: ["Bench"]),
         .executable(name: "opensearch-standin", targets: ["opensearch-standin"]),
         .executable(name: "probe-lambda", targets: ["probe-lambda"]),
+        .executable(name: "ingest-lambda", targets: ["ingest-lambda"]),
     ],
     targets: [
         // MARK: System libraries
@@ -80,6 +81,15 @@ let package = Package(
             dependencies: ["HTTPTransport", "JSONCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
+        /// The ingest handler: streams files under `in/` into OpenSearch, files them, records the outcome.
+        .target(
+            name: "IngestHandler",
+            dependencies: [
+                "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives",
+                "RecordReaders",
+            ],
+            swiftSettings: strictSettings
+        ),
 
         // MARK: Stand-ins for local runs and tests (Foundation allowed: never in a Lambda binary)
         /// A scripted HTTP/1.1 server on loopback.
@@ -109,6 +119,12 @@ let package = Package(
             dependencies: ["LambdaRuntime", "AWSCore", "AWSClients", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
+        /// `ingest-lambda`: the ingest handler's bootstrap.
+        .executableTarget(
+            name: "ingest-lambda",
+            dependencies: ["IngestHandler", "LambdaRuntime", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
         /// `bench`: side-by-side benchmarks against the Python peers.
         .executableTarget(
             name: "Bench",
@@ -117,8 +133,10 @@ let package = Package(
                 "AWSSigV4",
                 "AWSClients",
                 "HTTPTransport",
+                "IngestHandler",
                 "JSONCodec",
                 "LoopbackHTTP",
+                "OpenSearchStandIn",
                 "PipelineSettings",
                 "Primitives",
                 "RecordReaders",
@@ -187,6 +205,15 @@ let package = Package(
             name: "LambdaRuntimeTests",
             dependencies: [
                 "LambdaRuntime", "RuntimeAPIStandIn", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport", "LoopbackHTTP",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IngestHandlerTests",
+            dependencies: [
+                "IngestHandler", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime", "LoopbackHTTP",
+                "OpenSearchStandIn", "PipelineSettings", "Primitives", "RecordReaders", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
