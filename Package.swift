@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "bench", targets: ["Bench"]),
         .executable(name: "opensearch-standin", targets: ["opensearch-standin"]),
         .executable(name: "probe-lambda", targets: ["probe-lambda"]),
+        .executable(name: "dropbox-lambda", targets: ["dropbox-lambda"]),
         .executable(name: "ingest-lambda", targets: ["ingest-lambda"]),
     ],
     targets: [
@@ -81,11 +82,27 @@ let package = Package(
             dependencies: ["HTTPTransport", "JSONCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
+        /// What the pipeline's handlers share: AWS clients from the environment, the dataset catalog
+        /// from SSM or a file, the status table (idempotent claims), verified server-side moves.
+        .target(
+            name: "PipelineCore",
+            dependencies: ["AWSCore", "AWSClients", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives"],
+            swiftSettings: strictSettings
+        ),
         /// The ingest handler: streams files under `in/` into OpenSearch, files them, records the outcome.
         .target(
             name: "IngestHandler",
             dependencies: [
-                "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives",
+                "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime", "PipelineSettings",
+                "Primitives", "RecordReaders",
+            ],
+            swiftSettings: strictSettings
+        ),
+        /// The dropbox handler: checks each new file and moves it to the ingest bucket or to `rejected/`.
+        .target(
+            name: "DropboxHandler",
+            dependencies: [
+                "PipelineCore", "AWSCore", "AWSClients", "Gzip", "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives",
                 "RecordReaders",
             ],
             swiftSettings: strictSettings
@@ -125,6 +142,12 @@ let package = Package(
             dependencies: ["IngestHandler", "LambdaRuntime", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
+        /// The dropbox Lambda's bootstrap.
+        .executableTarget(
+            name: "dropbox-lambda",
+            dependencies: ["DropboxHandler", "LambdaRuntime", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
         /// `bench`: side-by-side benchmarks against the Python peers.
         .executableTarget(
             name: "Bench",
@@ -132,11 +155,14 @@ let package = Package(
                 "AWSCore",
                 "AWSSigV4",
                 "AWSClients",
+                "DropboxHandler",
                 "HTTPTransport",
                 "IngestHandler",
                 "JSONCodec",
+                "LambdaRuntime",
                 "LoopbackHTTP",
                 "OpenSearchStandIn",
+                "PipelineCore",
                 "PipelineSettings",
                 "Primitives",
                 "RecordReaders",
@@ -210,10 +236,27 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "PipelineCoreTests",
+            dependencies: [
+                "PipelineCore", "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives", "TestSupport",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DropboxHandlerTests",
+            dependencies: [
+                "DropboxHandler", "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
+                "PipelineSettings", "Primitives", "RuntimeAPIStandIn", "TestSupport",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+            .testTarget(
             name: "IngestHandlerTests",
             dependencies: [
-                "IngestHandler", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime", "LoopbackHTTP",
-                "OpenSearchStandIn", "PipelineSettings", "Primitives", "RecordReaders", "TestSupport",
+                "IngestHandler", "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
+                "LoopbackHTTP", "OpenSearchStandIn", "PipelineSettings", "Primitives", "RecordReaders", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
