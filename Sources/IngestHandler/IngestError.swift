@@ -1,3 +1,5 @@
+package import LambdaRuntime
+
 /// Why the ingest handler could not finish a file in this invocation. A file whose records cannot
 /// be read is not an error of this kind: it ends FAILED with a reason (see `IngestOutcome`). These
 /// are the failures that make SQS redeliver the message.
@@ -33,4 +35,9 @@ package struct IngestError: Error, Sendable, CustomStringConvertible {
     }
 
     package var description: String { "\(code.rawValue): \(detail)" }
+}
+
+extension IngestError: LambdaReportableError {
+    /// `Function.<Code>`, so a redelivered record's failure says why in the logs.
+    package var lambdaErrorType: String { "Function.\(code.rawValue)" }
 }

@@ -32,19 +32,4 @@ package struct IngestKeys: Sendable, Hashable {
     package var processed: String { Self.processedPrefix + dataset + "/" + rest }
     package var failed: String { Self.failedPrefix + dataset + "/" + rest }
     package var errors: String { failed + Self.errorsSuffix }
-
-    /// The pipeline's stable file id, `<dataset>/<rest>@<version>`, for a file that carries no
-    /// `pipeline-file-id` metadata: the version is the ETag without quotes, or the version id
-    /// when the bucket is versioned.
-    package func derivedFileID(etag: String?, versionId: String?) -> String {
-        let version = versionId ?? Self.unquoted(etag ?? "")
-        return dataset + "/" + rest + "@" + version
-    }
-
-    package static func unquoted(_ etag: String) -> String {
-        var text = Substring(etag)
-        if text.hasPrefix("W/") { text = text.dropFirst(2) }
-        if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = text.dropFirst().dropLast() }
-        return String(text)
-    }
 }
