@@ -255,7 +255,7 @@ let package = Package(
             .testTarget(
             name: "IngestHandlerTests",
             dependencies: [
-                "IngestHandler", "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
+                "IngestHandler", "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
                 "LoopbackHTTP", "OpenSearchStandIn", "PipelineSettings", "Primitives", "RecordReaders", "TestSupport",
             ],
             resources: [.copy("Fixtures")],

@@ -91,7 +91,16 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         } catch {
             guard error.isS3NotFound else { throw IngestError(.storage, "HeadObject \(key) failed: \(error)", underlying: error) }
         }
-        let etag = head?.etag ?? eventETag
+        let incomingExists = head != nil
+        if head == nil {
+            // Gone from in/: a redelivery after the file was filed. Its filed copy carries its identity.
+            head = try await filedCopy(keys: keys, eventETag: eventETag)
+            guard head != nil else {
+                logger.info("object ignored: it no longer exists and no filed copy of it was found")
+                return .ignored("\(key) no longer exists")
+            }
+        }
+        let etag = head?.metadata[PipelineMetadata.sourceETag].map(PipelineMetadata.decode) ?? head?.etag ?? eventETag
         let fileId =
             head?.metadata[PipelineMetadata.fileId].map(PipelineMetadata.decode)
             ?? FileId.make(dataset: keys.dataset, relativePath: keys.rest, etag: etag, versionId: head?.versionId)
@@ -123,7 +132,8 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
 
         do {
             let outcome = try await work(
-                keys: keys, dataset: dataset, index: indexSettings, fileId: fileId, head: head, etag: etag, previous: previous,
+                keys: keys, dataset: dataset, index: indexSettings, fileId: fileId, head: incomingExists ? head : nil, etag: etag,
+                previous: previous,
                 started: started, context: context, logger: logger)
             return .finished(outcome)
         } catch {
@@ -137,6 +147,23 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
             }
             throw error
         }
+    }
+
+    /// The head of the file's copy under `processed/` or `failed/` made from this version
+    /// (`pipeline-source-etag` equal to the event's ETag, when the event has one).
+    private func filedCopy(keys: IngestKeys, eventETag: String?) async throws(IngestError) -> S3ObjectInfo? {
+        for candidate in [keys.processed, keys.failed] {
+            do {
+                let info = try await s3.headObject(bucket: settings.ingestBucket, key: candidate)
+                let recorded = info.metadata[PipelineMetadata.sourceETag].map(PipelineMetadata.decode)
+                if let eventETag, recorded != FileId.unquoted(eventETag) { continue }
+                return info
+            } catch {
+                if error.isS3NotFound { continue }
+                throw IngestError(.storage, "HeadObject \(candidate) failed: \(error)", underlying: error)
+            }
+        }
+        return nil
     }
 
     private func work(

@@ -17,7 +17,7 @@ package struct IngestSettings: Sendable, Hashable {
     package var bulkConcurrency: Int
     /// `BULK_MAX_ATTEMPTS` (default 6): attempts per action for item and request 429/5xx.
     package var bulkMaxAttempts: Int
-    /// `MAX_RECORD_MB` (default 16): the longest line or record; longer ones are reported and skipped.
+    /// `MAX_RECORD_MB` (default 4): the longest line or record; longer ones are reported and skipped.
     package var maxRecordBytes: Int
     /// `MULTIPART_COPY_THRESHOLD_MB` (default 5120): moves of larger files copy in parts.
     package var multipartCopyThreshold: Int64
@@ -31,7 +31,7 @@ package struct IngestSettings: Sendable, Hashable {
         generateIDs = try reader.bool("GENERATE_IDS", default: false)
         bulkConcurrency = try reader.integer("BULK_CONCURRENCY", default: 4, range: 1...64)
         bulkMaxAttempts = try reader.integer("BULK_MAX_ATTEMPTS", default: 6, range: 1...20)
-        maxRecordBytes = Int(try reader.megabytes("MAX_RECORD_MB", default: 16, range: 0.001...256))
+        maxRecordBytes = Int(try reader.megabytes("MAX_RECORD_MB", default: 4, range: 0.001...256))
         multipartCopyThreshold = try reader.megabytes("MULTIPART_COPY_THRESHOLD_MB", default: 5120, range: 5...5120)
         common = try CommonSettings(reader)
     }
