@@ -19,8 +19,6 @@ struct IngestTestStack {
     static let transport: CurlTransport = {
         do { return try CurlTransport() } catch { fatalError("libcurl could not start: \(error)") }
     }()
-    static let openSearchKey = "AKIDINGESTSTANDIN001"
-    static let openSearchSecret = "ingest/test+SECRET/0123456789abcdefghij"
 
     let moto: MotoStack
     let standIn: OpenSearchStandIn
@@ -40,7 +38,7 @@ struct IngestTestStack {
         moto = try SharedMoto.get()
         standIn = try OpenSearchStandIn(
             OpenSearchStandInConfiguration(
-                region: moto.region, service: "es", accessKeyId: Self.openSearchKey, secretAccessKey: Self.openSearchSecret,
+                region: moto.region, service: "es", accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey,
                 faults: faults))
         let suffix = UUID().uuidString.lowercased().prefix(10)
         bucket = "ingest-\(suffix)"
@@ -60,10 +58,8 @@ struct IngestTestStack {
         try await s3.createBucket(bucket)
         try await StatusStore.createTable(clients.dynamoDB, table: table)
         status = StatusStore(dynamoDB: clients.dynamoDB, table: table)
-        openSearch = try OpenSearchClient(
-            settings: awsSettings,
-            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: Self.openSearchKey, secretAccessKey: Self.openSearchSecret)),
-            transport: Self.transport, quota: RetryQuota())
+        // The Lambda signs OpenSearch requests with its own role's credentials: here, moto's key.
+        openSearch = try OpenSearchClient(settings: awsSettings, credentials: credentials, transport: Self.transport, quota: RetryQuota())
         settings = try IngestSettings(SettingsReader(Environment(env)))
         catalog = try DatasetCatalog.parse(try Self.fixture("datasets.json"))
     }
