@@ -12,6 +12,7 @@ enum BenchCommands {
         S3DownloadBench.command,
         ColdStartBench.command,
         BulkEncodeBench.command,
+        IngestBench.command,
     ]
 
     static var usage: String {
