@@ -121,8 +121,11 @@ enum IngestBench {
             rows.append(("python boto3 handler, \(first) MiB", try runPeer(process)))
         }
 
-        // Parse and encode alone.
-        let data = try Array(Data(contentsOf: URL(fileURLWithPath: localFile)))
+        // Parse and encode alone, on a larger file (BENCH_INGEST_PARSE_MB, default 64).
+        let parseMB = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_PARSE_MB"] ?? "") ?? 64
+        let data = generate(megabytes: parseMB)
+        localFile = work.appendingPathComponent("parse.jsonl").path
+        try Data(data).write(to: URL(fileURLWithPath: localFile))
         let parse = try S3DownloadBench.blocking { try await parseAndEncode(data) }
         var parseRows: [(String, Measurement)] = [("swift engine, discarding sink", parse)]
         if !options.swiftOnly {
