@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "probe-lambda", targets: ["probe-lambda"]),
         .executable(name: "processing-lambda", targets: ["processing-lambda"]),
         .executable(name: "dropbox-lambda", targets: ["dropbox-lambda"]),
+        .executable(name: "ingest-lambda", targets: ["ingest-lambda"]),
     ],
     targets: [
         // MARK: System libraries
@@ -94,6 +95,15 @@ let package = Package(
             dependencies: ["AWSCore", "AWSClients", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives"],
             swiftSettings: strictSettings
         ),
+        /// The ingest handler: streams files under `in/` into OpenSearch, files them, records the outcome.
+        .target(
+            name: "IngestHandler",
+            dependencies: [
+                "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime", "PipelineSettings",
+                "Primitives", "RecordReaders",
+            ],
+            swiftSettings: strictSettings
+        ),
         /// The dropbox handler: checks each new file and moves it to the ingest bucket or to `rejected/`.
         .target(
             name: "DropboxHandler",
@@ -150,6 +160,12 @@ let package = Package(
             dependencies: ["ProcessingHandler", "LambdaRuntime", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
+        /// `ingest-lambda`: the ingest handler's bootstrap.
+        .executableTarget(
+            name: "ingest-lambda",
+            dependencies: ["IngestHandler", "LambdaRuntime", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
         /// The dropbox Lambda's bootstrap.
         .executableTarget(
             name: "dropbox-lambda",
@@ -165,9 +181,11 @@ let package = Package(
                 "AWSClients",
                 "DropboxHandler",
                 "HTTPTransport",
+                "IngestHandler",
                 "JSONCodec",
                 "LambdaRuntime",
                 "LoopbackHTTP",
+                "OpenSearchStandIn",
                 "Parquet",
                 "PipelineCore",
                 "PipelineSettings",
@@ -279,6 +297,15 @@ let package = Package(
             dependencies: [
                 "DropboxHandler", "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
                 "PipelineSettings", "Primitives", "RuntimeAPIStandIn", "TestSupport",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+            .testTarget(
+            name: "IngestHandlerTests",
+            dependencies: [
+                "IngestHandler", "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
+                "LoopbackHTTP", "OpenSearchStandIn", "PipelineSettings", "Primitives", "RecordReaders", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings

@@ -15,6 +15,7 @@ enum BenchCommands {
         ParquetBench.command,
         ParseBench.command,
         DropboxBench.command,
+        IngestBench.command,
     ]
 
     static var usage: String {
