@@ -7,15 +7,7 @@ import Testing
 /// The real `ingest-lambda` binary, run with `--event` against moto and the stand-in.
 @Suite("ingest-lambda as a process")
 struct IngestLambdaProcessTests {
-    static func binary() throws -> String {
-        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("ingest-lambda").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "build ingest-lambda with the tests' scratch path"])
-    }
+    static func binary() throws -> String { try builtExecutable("ingest-lambda") }
 
     /// An SQS batch of S3 notifications, as Lambda hands it over.
     static func event(bucket: String, keys: [(key: String, etag: String?)]) -> [UInt8] {
@@ -50,25 +42,15 @@ struct IngestLambdaProcessTests {
         try Data(Self.event(bucket: stack.bucket, keys: [("in/events/e2e.jsonl", put.etag), ("in/nosuch/x.jsonl", nil)])).write(to: eventFile)
         defer { try? FileManager.default.removeItem(at: eventFile) }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binary())
-        process.arguments = ["--event", eventFile.path, "--timeout", "120"]
         var environment = stack.environment
         environment["PATH"] = "/usr/bin:/bin"
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let stdout = String(decoding: outData, as: UTF8.self)
-        let stderr = String(decoding: errData, as: UTF8.self)
+        let child = try ChildProcess(try Self.binary(), arguments: ["--event", eventFile.path, "--timeout", "120"], environment: environment)
+        let status = await child.wait(timeout: 180)
+        let stdout = child.stdout
+        let stderr = child.stderr
 
-        #expect(process.terminationStatus == 0)
-        let response = try JSONParser.parse(Array(outData))
+        #expect(status == 0)
+        let response = try JSONParser.parse(Array(stdout.utf8))
         #expect(response["batchItemFailures"]?.arrayValue?.compactMap { $0["itemIdentifier"]?.stringValue } == ["m-1"], "\(stdout)")
         #expect(stderr.contains("file ingested"))
         #expect(stderr.contains("UnknownDataset"))
