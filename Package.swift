@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "bench", targets: ["Bench"]),
         .executable(name: "opensearch-standin", targets: ["opensearch-standin"]),
         .executable(name: "probe-lambda", targets: ["probe-lambda"]),
+        .executable(name: "dropbox-lambda", targets: ["dropbox-lambda"]),
     ],
     targets: [
         // MARK: System libraries
@@ -85,6 +86,22 @@ let package = Package(
             dependencies: ["HTTPTransport", "JSONCodec", "Primitives"],
             swiftSettings: strictSettings
         ),
+        /// What the pipeline's handlers share: AWS clients from the environment, the dataset catalog
+        /// from SSM or a file, the status table (idempotent claims), verified server-side moves.
+        .target(
+            name: "PipelineCore",
+            dependencies: ["AWSCore", "AWSClients", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives"],
+            swiftSettings: strictSettings
+        ),
+        /// The dropbox handler: checks each new file and moves it to the ingest bucket or to `rejected/`.
+        .target(
+            name: "DropboxHandler",
+            dependencies: [
+                "PipelineCore", "AWSCore", "AWSClients", "Gzip", "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives",
+                "RecordReaders",
+            ],
+            swiftSettings: strictSettings
+        ),
 
         // MARK: Stand-ins for local runs and tests (Foundation allowed: never in a Lambda binary)
         /// A scripted HTTP/1.1 server on loopback.
@@ -114,6 +131,12 @@ let package = Package(
             dependencies: ["LambdaRuntime", "AWSCore", "AWSClients", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
+        /// The dropbox Lambda's bootstrap.
+        .executableTarget(
+            name: "dropbox-lambda",
+            dependencies: ["DropboxHandler", "LambdaRuntime", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
         /// `bench`: side-by-side benchmarks against the Python peers.
         .executableTarget(
             name: "Bench",
@@ -121,10 +144,13 @@ let package = Package(
                 "AWSCore",
                 "AWSSigV4",
                 "AWSClients",
+                "DropboxHandler",
                 "HTTPTransport",
                 "JSONCodec",
+                "LambdaRuntime",
                 "LoopbackHTTP",
                 "Parquet",
+                "PipelineCore",
                 "PipelineSettings",
                 "Primitives",
                 "RecordReaders",
@@ -200,6 +226,23 @@ let package = Package(
             name: "LambdaRuntimeTests",
             dependencies: [
                 "LambdaRuntime", "RuntimeAPIStandIn", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport", "LoopbackHTTP",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PipelineCoreTests",
+            dependencies: [
+                "PipelineCore", "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives", "TestSupport",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DropboxHandlerTests",
+            dependencies: [
+                "DropboxHandler", "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
+                "PipelineSettings", "Primitives", "RuntimeAPIStandIn", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings

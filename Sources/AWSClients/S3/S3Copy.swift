@@ -7,12 +7,21 @@ extension S3Client {
     package static let singleCopyLimit: Int64 = 5 << 30
 
     /// CopyObject, server-side, keeping the source's metadata and content type
-    /// (`x-amz-metadata-directive: COPY`). Objects above 5 GiB need `copy(from:to:)`.
-    package func copyObject(from source: S3ObjectRef, to destination: S3ObjectRef, ifMatch: String? = nil)
-        async throws(AWSError) -> S3PutResult
-    {
+    /// (`x-amz-metadata-directive: COPY`), or, when `replacingMetadata` is given, writing that user
+    /// metadata and `contentType` instead (`REPLACE`). Objects above 5 GiB need `copy(from:to:)`.
+    package func copyObject(
+        from source: S3ObjectRef, to destination: S3ObjectRef, ifMatch: String? = nil,
+        replacingMetadata: [String: String]? = nil, contentType: String? = nil
+    ) async throws(AWSError) -> S3PutResult {
         var headers = try Self.copySourceHeaders(source)
-        headers.add("x-amz-metadata-directive", "COPY")
+        if let replacingMetadata {
+            headers.add("x-amz-metadata-directive", "REPLACE")
+            for field in Self.objectHeaders(contentType: contentType, metadata: replacingMetadata) {
+                headers.add(field.name, field.value)
+            }
+        } else {
+            headers.add("x-amz-metadata-directive", "COPY")
+        }
         if let ifMatch { headers.add("x-amz-copy-source-if-match", ifMatch) }
         let response = try await client.send(request("PUT", bucket: destination.bucket, key: destination.key, headers: headers))
         let root = try Self.parseXMLCheckingError(response, "CopyObject")
@@ -27,9 +36,12 @@ extension S3Client {
     /// - Parameters:
     ///   - multipartThreshold: 5 GiB, CopyObject's limit; lower it only to exercise the multipart path.
     ///   - partSize: bytes per copied part, at least 5 MiB; grown when 10,000 parts would not do.
+    ///   - extraMetadata: user metadata added to (or replacing entries of) the source's on the copy.
+    ///   - sourceInfo: the source's HeadObject answer when the caller already has it (saves a request).
     package func copy(
         from source: S3ObjectRef, to destination: S3ObjectRef, multipartThreshold: Int64 = S3Client.singleCopyLimit,
-        partSize: Int = 512 << 20, maxPartsInFlight: Int = 4
+        partSize: Int = 512 << 20, maxPartsInFlight: Int = 4, extraMetadata: [String: String] = [:],
+        sourceInfo: S3ObjectInfo? = nil
     ) async throws(AWSError) -> S3PutResult {
         guard multipartThreshold <= Self.singleCopyLimit else {
             throw AWSError.invalidRequest("CopyObject cannot copy more than 5 GiB; the threshold must not be higher")
@@ -37,14 +49,23 @@ extension S3Client {
         guard partSize >= MultipartLimits.minimumPartSize, partSize <= MultipartLimits.maximumPartSize else {
             throw AWSError.invalidRequest("the part size must be 5 MiB to 5 GiB (got \(partSize) bytes)")
         }
-        let info = try await headObject(bucket: source.bucket, key: source.key, versionId: source.versionId)
+        let info: S3ObjectInfo
+        if let sourceInfo {
+            info = sourceInfo
+        } else {
+            info = try await headObject(bucket: source.bucket, key: source.key, versionId: source.versionId)
+        }
+        var metadata = info.metadata
+        for (name, value) in extraMetadata { metadata[name] = value }
         if info.objectSize <= multipartThreshold {
-            return try await copyObject(from: source, to: destination, ifMatch: info.etag)
+            return try await copyObject(
+                from: source, to: destination, ifMatch: info.etag,
+                replacingMetadata: extraMetadata.isEmpty ? nil : metadata, contentType: info.contentType)
         }
         let size = info.objectSize
         let part = Int64(S3MultipartUpload.partSize(for: size, setting: partSize))
         let uploadId = try await createMultipartUpload(
-            bucket: destination.bucket, key: destination.key, contentType: info.contentType, metadata: info.metadata)
+            bucket: destination.bucket, key: destination.key, contentType: info.contentType, metadata: metadata)
         let client = self
         // Pin the copy to the version that was measured.
         var pinned = source

@@ -1,0 +1,54 @@
+package import AWSCore
+
+/// Why a shared pipeline step (loading settings, the status table, a file move) failed, with a
+/// stable code. Messages name buckets, keys, tables and settings, never a secret or a file's content.
+package struct PipelineCoreError: Error, Sendable, CustomStringConvertible {
+    package enum Code: String, Sendable, Hashable {
+        /// A setting or the dataset document is missing or wrong; `setting` names it.
+        case invalidSetting = "InvalidSetting"
+        /// The dataset document could not be fetched (SSM unreachable, file unreadable).
+        case settingsUnavailable = "SettingsUnavailable"
+        /// The AWS clients could not be built (credentials, region, endpoint).
+        case awsSetup = "AWSSetup"
+        /// A status-table call failed.
+        case statusStore = "StatusStoreFailed"
+        /// The claim on a file was taken over (it expired and another invocation claimed it):
+        /// this invocation must not write its outcome.
+        case claimLost = "ClaimLost"
+        /// A move found neither the source nor a verified destination.
+        case sourceMissing = "SourceMissing"
+        /// The source no longer has the ETag the caller expected (it was overwritten).
+        case sourceChanged = "SourceChanged"
+        /// The copy call failed.
+        case copyFailed = "CopyFailed"
+        /// The destination is missing or differs from the source after the copy; the source is kept.
+        case verificationFailed = "VerificationFailed"
+        /// The copy is verified but the source could not be deleted.
+        case deleteFailed = "DeleteFailed"
+        /// Another S3 call (HeadObject, PutObject) failed.
+        case s3 = "S3Failed"
+    }
+
+    package var code: Code
+    package var message: String
+    /// The setting or document field at fault, for `.invalidSetting`.
+    package var setting: String?
+    /// The AWS error underneath, when there is one.
+    package var aws: AWSError?
+
+    package init(_ code: Code, _ message: String, setting: String? = nil, aws: AWSError? = nil) {
+        self.code = code
+        self.message = message
+        self.setting = setting
+        self.aws = aws
+    }
+
+    /// The AWS service's error code underneath (`NoSuchBucket`, `AccessDenied`…), if any.
+    package var awsCode: String? { aws?.stableCode }
+
+    package var description: String {
+        var text = "\(code.rawValue): \(message)"
+        if let aws { text += " (\(aws))" }
+        return text
+    }
+}
