@@ -257,7 +257,8 @@ let package = Package(
         .testTarget(
             name: "PipelineCoreTests",
             dependencies: [
-                "PipelineCore", "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives", "TestSupport",
+                "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives",
+                "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
@@ -265,7 +266,7 @@ let package = Package(
         .testTarget(
             name: "DropboxHandlerTests",
             dependencies: [
-                "DropboxHandler", "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
+                "DropboxHandler", "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
                 "PipelineSettings", "Primitives", "RuntimeAPIStandIn", "TestSupport",
             ],
             resources: [.copy("Fixtures")],

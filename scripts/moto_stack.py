@@ -19,6 +19,22 @@ import sys
 import threading
 
 
+def serialise_dynamodb_writes() -> None:
+    """Makes moto's conditional writes atomic, as DynamoDB's are: moto's threaded server runs a
+    check-then-write without a lock, so two racing conditional updates could both succeed."""
+    from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self, *args, __original=original, **kwargs):
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0 picks a free one)")
@@ -32,6 +48,8 @@ def main() -> int:
     os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
     from moto.server import ThreadedMotoServer  # noqa: E402
     import boto3  # noqa: E402
+
+    serialise_dynamodb_writes()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
