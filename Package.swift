@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "opensearch-standin", targets: ["opensearch-standin"]),
         .executable(name: "probe-lambda", targets: ["probe-lambda"]),
         .executable(name: "dropbox-lambda", targets: ["dropbox-lambda"]),
+        .executable(name: "ingest-lambda", targets: ["ingest-lambda"]),
     ],
     targets: [
         // MARK: System libraries
@@ -95,6 +96,15 @@ let package = Package(
             dependencies: ["AWSCore", "AWSClients", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives"],
             swiftSettings: strictSettings
         ),
+        /// The ingest handler: streams files under `in/` into OpenSearch, files them, records the outcome.
+        .target(
+            name: "IngestHandler",
+            dependencies: [
+                "PipelineCore", "AWSClients", "AWSCore", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime", "PipelineSettings",
+                "Primitives", "RecordReaders",
+            ],
+            swiftSettings: strictSettings
+        ),
         /// The dropbox handler: checks each new file and moves it to the ingest bucket or to `rejected/`.
         .target(
             name: "DropboxHandler",
@@ -148,6 +158,12 @@ let package = Package(
             dependencies: ["LambdaRuntime", "AWSCore", "AWSClients", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
+        /// `ingest-lambda`: the ingest handler's bootstrap.
+        .executableTarget(
+            name: "ingest-lambda",
+            dependencies: ["IngestHandler", "LambdaRuntime", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
         /// The dropbox Lambda's bootstrap.
         .executableTarget(
             name: "dropbox-lambda",
@@ -163,9 +179,11 @@ let package = Package(
                 "AWSClients",
                 "DropboxHandler",
                 "HTTPTransport",
+                "IngestHandler",
                 "JSONCodec",
                 "LambdaRuntime",
                 "LoopbackHTTP",
+                "OpenSearchStandIn",
                 "Parquet",
                 "PipelineCore",
                 "PipelineSettings",
@@ -268,6 +286,15 @@ let package = Package(
             dependencies: [
                 "DropboxHandler", "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
                 "PipelineSettings", "Primitives", "RuntimeAPIStandIn", "TestSupport",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+            .testTarget(
+            name: "IngestHandlerTests",
+            dependencies: [
+                "IngestHandler", "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "LambdaRuntime",
+                "LoopbackHTTP", "OpenSearchStandIn", "PipelineSettings", "Primitives", "RecordReaders", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings

@@ -13,6 +13,7 @@ enum BenchCommands {
         ColdStartBench.command,
         BulkEncodeBench.command,
         ParquetBench.command,
+        IngestBench.command,
     ]
 
     static var usage: String {

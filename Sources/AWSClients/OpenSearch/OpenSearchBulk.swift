@@ -234,7 +234,7 @@ package struct BulkIndexer: Sendable {
                 var lines: [UInt8] = []
                 BulkBodyEncoder.append(operation, to: &lines)
                 if !batch.isEmpty, batchBytes + lines.count > settings.maxRequestBytes { try await submit() }
-                batch.append(EncodedAction(position: position, action: operation.action, index: operation.index, id: operation.id, lines: lines))
+                batch.append(EncodedAction(position: position, action: operation.action, index: operation.index, id: operation.id, lines: lines[...]))
                 batchBytes += lines.count
                 position += 1
             }
@@ -245,17 +245,32 @@ package struct BulkIndexer: Sendable {
         return summary
     }
 
-    struct EncodedAction: Sendable {
-        var position: Int
-        var action: BulkOperation.Action
-        var index: String
-        var id: String?
-        var lines: [UInt8]
+    /// One action already encoded as its NDJSON lines, for callers that build bulk bodies
+    /// themselves (the lines may be slices of one shared buffer).
+    package struct EncodedAction: Sendable {
+        /// Echoed in `BulkItemResult.position`.
+        package var position: Int
+        package var action: BulkOperation.Action
+        package var index: String
+        package var id: String?
+        /// The action line and document line, each ending in `\n`.
+        package var lines: ArraySlice<UInt8>
         var attempts = 0
+
+        package init(position: Int, action: BulkOperation.Action, index: String, id: String?, lines: ArraySlice<UInt8>) {
+            self.position = position
+            self.action = action
+            self.index = index
+            self.id = id
+            self.lines = lines
+        }
     }
 
-    /// Sends one batch until every action succeeded or failed for good.
-    private func send(_ batch: [EncodedAction]) async throws(OpenSearchError) -> BulkSummary {
+    /// Sends one batch (one request, then retries of its 429/5xx items) until every action
+    /// succeeded or failed for good. `run` calls this for each batch it cuts; callers that cut
+    /// batches themselves call it directly.
+    /// - Throws: `OpenSearchError` only when nothing can succeed (access denied, no credentials).
+    package func send(_ batch: [EncodedAction]) async throws(OpenSearchError) -> BulkSummary {
         var summary = BulkSummary()
         summary.operations = batch.count
         var pending = batch

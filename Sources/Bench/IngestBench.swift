@@ -1,0 +1,265 @@
+import AWSClients
+import AWSCore
+import AWSSigV4
+import Foundation
+import HTTPTransport
+import IngestHandler
+import JSONCodec
+import OpenSearchStandIn
+import PipelineCore
+import PipelineSettings
+import Primitives
+import RecordReaders
+
+/// `bench ingest`: a JSON-lines file from S3 (moto) into OpenSearch (the stand-in, in this
+/// process), the real `ingest-lambda` binary (run with `--event`, as its own process) against
+/// `Benchmarks/python/ingest_boto3.py` (boto3 streaming, `json`, bulk requests of the same size):
+/// records/s, MB/s of input, CPU seconds per GB and peak RSS of each process. Then the
+/// parse-and-encode rate alone: `IngestEngine` with a discarding sink on one thread, against the
+/// same script reading a local file and discarding its bodies.
+///
+/// Sizes: `BENCH_INGEST_MB` (comma list, default `64,256`): each size is one Swift run, so peak
+/// memory can be compared across sizes; the Python peer runs on the first size.
+enum IngestBench {
+    static let command = BenchCommand(
+        name: "ingest", summary: "JSON lines from S3 into OpenSearch: ingest-lambda vs a boto3 handler; parse+encode alone", run: run
+    )
+
+    struct Measurement {
+        var seconds: Double
+        var records: Int
+        var bytes: Int
+        var cpuSeconds: Double
+        var maxRSSKiB: Int
+    }
+
+    static let datasets = """
+        {"datasets": [{"name": "events", "keyPattern": "events/*.jsonl", "format": {"type": "jsonl"}, "compression": "none",
+          "requiredFields": {"event_id": "integer"}, "idFields": ["event_id"], "index": {"name": "bench-{created_at:month}"}}]}
+        """
+
+    /// About 200-byte records, eight fields.
+    static func generate(megabytes: Int) -> [UInt8] {
+        let target = megabytes << 20
+        var out: [UInt8] = []
+        out.reserveCapacity(target + 512)
+        var i = 0
+        let cities = ["Leeds", "York", "Hull", "Bath", "Derby"]
+        while out.count < target {
+            let line =
+                #"{"event_id":\#(i),"created_at":"2024-05-\#(10 + i % 20)T10:\#(10 + i % 50):00Z","city":"\#(cities[i % 5])","#
+                + #""amount":\#(i * 37 % 100_000).\#(i % 100),"active":\#(i % 2 == 0),"tags":["ingest","batch-\#(i % 7)"],"#
+                + #""note":"plain order note number \#(i) with some padding text"}"# + "\n"
+            out.append(contentsOf: line.utf8)
+            i += 1
+        }
+        return out
+    }
+
+    static func run(_ options: BenchOptions) throws {
+        let sizes = (ProcessInfo.processInfo.environment["BENCH_INGEST_MB"] ?? "64,256").split(separator: ",").compactMap { Int($0) }
+        guard let first = sizes.first else { throw BenchError("BENCH_INGEST_MB needs sizes in MB") }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ingest-\(getpid())")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let datasetsPath = work.appendingPathComponent("datasets.json").path
+        try Data(datasets.utf8).write(to: URL(fileURLWithPath: datasetsPath))
+
+        let moto = try MotoProcess.start(scripts: options.scriptsDirectory)
+        defer { moto.stop() }
+        let standIn = try OpenSearchStandIn(
+            OpenSearchStandInConfiguration(region: "us-east-1", accessKeyId: "bench", secretAccessKey: "bench", verifiesSignatures: true))
+        defer { standIn.stop() }
+        let bucket = "bench-ingest"
+        let table = "bench-status"
+        let environment = [
+            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_EC2_METADATA_DISABLED": "true", "INGEST_BUCKET_NAME": bucket, "INGEST_STATUS_TABLE": table,
+            "OPEN_SEARCH_ENDPOINT": standIn.endpoint, "DATASETS_FILE": datasetsPath, "AWS_LAMBDA_LOG_LEVEL": "WARN", "PATH": "/usr/bin:/bin",
+        ]
+        let s3 = try S3DownloadBench.makeClient(endpoint: moto.endpoint)
+        try S3DownloadBench.blocking {
+            try await s3.createBucket(bucket)
+            let settings = try AWSSettings(environment: Environment(environment))
+            let clients = try PipelineClients.make(
+                settings: settings, credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "bench", secretAccessKey: "bench")),
+                transport: s3.client.transport)
+            try await StatusStore.createTable(clients.dynamoDB, table: table)
+        }
+
+        var rows: [(String, Measurement)] = []
+        var localFile = ""
+        for (n, size) in sizes.enumerated() {
+            let data = generate(megabytes: size)
+            let key = "in/events/bench-\(size).jsonl"
+            print("uploading \(size) MiB to moto…")
+            let etag = try S3DownloadBench.blocking {
+                try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(singleChunk(data)).etag ?? ""
+            }
+            if n == 0 {
+                localFile = work.appendingPathComponent("bench.jsonl").path
+                try Data(data).write(to: URL(fileURLWithPath: localFile))
+                try S3DownloadBench.blocking {
+                    _ = try await S3MultipartUpload(client: s3, bucket: bucket, key: "python/bench.jsonl").upload(singleChunk(data))
+                }
+            }
+            let eventPath = work.appendingPathComponent("event-\(size).json").path
+            try Data(event(bucket: bucket, key: key, etag: etag, size: data.count)).write(to: URL(fileURLWithPath: eventPath))
+            var m = try swiftChild(eventPath: eventPath, environment: environment)
+            m.bytes = data.count
+            m.records = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            rows.append(("swift ingest-lambda, \(size) MiB", m))
+        }
+        let indexed = countDocuments(standIn, prefix: "bench-")
+        if !options.swiftOnly {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", options.scriptsDirectory + "/ingest_boto3.py", "--endpoint", moto.endpoint, "--bucket", bucket, "--key",
+                "python/bench.jsonl", "--opensearch", standIn.endpoint, "--index-prefix", "pybench",
+            ]
+            rows.append(("python boto3 handler, \(first) MiB", try runPeer(process)))
+        }
+
+        // Parse and encode alone.
+        let data = try Array(Data(contentsOf: URL(fileURLWithPath: localFile)))
+        let parse = try S3DownloadBench.blocking { try await parseAndEncode(data) }
+        var parseRows: [(String, Measurement)] = [("swift engine, discarding sink", parse)]
+        if !options.swiftOnly {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", options.scriptsDirectory + "/ingest_boto3.py", "--file", localFile]
+            parseRows.append(("python json, discarding", try runPeer(process)))
+        }
+
+        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+        print("\nJSON lines from S3 (moto) into OpenSearch (stand-in, SigV4 checked), 5 MiB bulk bodies; one process per row")
+        print("documents in the stand-in after the Swift runs: \(indexed)")
+        print(pad("case", 36) + pad("records/s", 12) + pad("MB/s", 8) + pad("seconds", 9) + pad("CPU s/GB", 10) + "peak RSS")
+        for (name, m) in rows + parseRows {
+            print(
+                pad(name, 36) + pad(String(Int(Double(m.records) / m.seconds)), 12) + pad(f(Double(m.bytes) / 1e6 / m.seconds), 8)
+                    + pad(f(m.seconds, 2), 9) + pad(f(m.cpuSeconds / (Double(m.bytes) / 1e9), 1), 10) + "\(m.maxRSSKiB / 1024) MiB")
+        }
+        if let swift = rows.first?.1, let python = rows.first(where: { $0.0.hasPrefix("python") })?.1 {
+            print("end to end: swift/python throughput \(f(python.seconds / swift.seconds))x, CPU per GB \(f(python.cpuSeconds / swift.cpuSeconds))x less, peak memory \(f(Double(python.maxRSSKiB) / Double(swift.maxRSSKiB)))x less")
+        }
+        if parseRows.count == 2 {
+            print("parse+encode: swift/python \(f(parseRows[1].1.seconds / parseRows[0].1.seconds))x")
+        }
+    }
+
+    static func singleChunk(_ data: [UInt8]) -> HTTPBodyStream {
+        let cursor = SliceCursor(data)
+        return HTTPBodyStream(length: Int64(data.count)) { cursor.next() }
+    }
+
+    static func event(bucket: String, key: String, etag: String, size: Int) -> [UInt8] {
+        let object: JSON = ["key": .string(key), "size": .number(size), "eTag": .string(FileId.unquoted(etag))]
+        let notification: JSON = [
+            "Records": [
+                [
+                    "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": "ObjectCreated:Put",
+                    "s3": ["bucket": ["name": .string(bucket), "arn": .string("arn:aws:s3:::\(bucket)")], "object": object],
+                ]
+            ]
+        ]
+        let record: JSON = [
+            "messageId": "bench-1", "receiptHandle": "r", "body": .string(notification.text), "attributes": [:], "messageAttributes": [:],
+            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest", "awsRegion": "us-east-1",
+        ]
+        return JSON.object(["Records": [record]]).bytes
+    }
+
+    /// Runs `ingest-lambda --event` and measures it with `wait4` (CPU and peak RSS of that child alone).
+    static func swiftChild(eventPath: String, environment: [String: String]) throws -> Measurement {
+        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("ingest-lambda").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw BenchError("build ingest-lambda next to bench (swift build -c release --product ingest-lambda)")
+        }
+        var pid: pid_t = 0
+        let argv: [String] = [binary, "--event", eventPath, "--timeout", "900"]
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        var cArgs = argv.map { strdup($0) } + [nil]
+        var cEnv = envp.map { strdup($0) } + [nil]
+        defer {
+            for p in cArgs { free(p) }
+            for p in cEnv { free(p) }
+        }
+        let start = Date()
+        let spawned = posix_spawn(&pid, binary, nil, nil, &cArgs, &cEnv)
+        guard spawned == 0 else { throw BenchError("posix_spawn failed: \(spawned)") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        let seconds = Date().timeIntervalSince(start)
+        guard status == 0 else { throw BenchError("ingest-lambda exited with status \(status)") }
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+        return Measurement(seconds: seconds, records: 0, bytes: 0, cpuSeconds: cpu, maxRSSKiB: Int(usage.ru_maxrss))
+    }
+
+    static func runPeer(_ process: Process) throws -> Measurement {
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let seconds = object["seconds"] as? Double,
+            let records = object["records"] as? Int, let bytes = object["bytes"] as? Int, let cpu = object["cpu_seconds"] as? Double,
+            let rss = object["maxrss_kb"] as? Int
+        else { throw BenchError("the Python peer failed: \(String(decoding: data, as: UTF8.self))") }
+        return Measurement(seconds: seconds, records: records, bytes: bytes, cpuSeconds: cpu, maxRSSKiB: rss)
+    }
+
+    /// The engine on one thread, from memory into a discarding sink.
+    static func parseAndEncode(_ data: [UInt8]) async throws -> Measurement {
+        let catalog = try DatasetCatalog.parse(Array(datasets.utf8))
+        let dataset = catalog.datasets[0]
+        let engine = IngestEngine(sink: DiscardingBulkSink(), chunkBytes: 5 << 20, concurrency: 1)
+        let job = IngestJob(
+            dataset: dataset, index: dataset.index!,
+            ids: RecordIDMaker(dataset: dataset, generateIDs: false, file: FileIdentity(bucket: "b", key: "k", version: "v")))
+        var errors = MemoryErrorLog()
+        let cpuStart = threadCPU()
+        let start = Date()
+        let result = try await engine.run(job, source: InMemoryByteSource(data, chunkSize: 256 << 10), errors: &errors)
+        let seconds = Date().timeIntervalSince(start)
+        let cpu = threadCPU() - cpuStart
+        guard result.failed == 0 else { throw BenchError("the engine failed \(result.failed) records") }
+        var status = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &status)
+        return Measurement(seconds: seconds, records: result.records, bytes: data.count, cpuSeconds: cpu, maxRSSKiB: Int(status.ru_maxrss))
+    }
+
+    static func threadCPU() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func countDocuments(_ standIn: OpenSearchStandIn, prefix: String) -> Int {
+        ["2024.05"].reduce(0) { $0 + standIn.documentIDs(in: prefix + $1).count }
+    }
+}
+
+/// Hands out `data` in 8 MiB slices, in order (an upload body).
+final class SliceCursor: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var offset = 0
+    private let data: [UInt8]
+    init(_ data: [UInt8]) { self.data = data }
+    func next() -> [UInt8]? {
+        lock.withLock {
+            guard offset < data.count else { return nil }
+            let end = min(data.count, offset + (8 << 20))
+            defer { offset = end }
+            return Array(data[offset..<end])
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package import AWSClients
+import JSONCodec
+package import PipelineSettings
+
+/// A bulk request body built by the engine: NDJSON with each action's place in it and the record
+/// it came from, so failures can be reported by record.
+package struct BulkBatch: Sendable {
+    package struct Entry: Sendable {
+        package var index: String
+        package var id: String
+        /// The action and document lines in `body`.
+        package var range: Range<Int>
+        package var record: Int
+        package var offset: Int64
+    }
+
+    package var body: [UInt8] = []
+    package var entries: [Entry] = []
+
+    package init(capacity: Int = 0) {
+        body.reserveCapacity(capacity)
+    }
+
+    package var isEmpty: Bool { entries.isEmpty }
+}
+
+/// What became of one batch.
+package struct BulkBatchOutcome: Sendable {
+    package struct Failure: Sendable, Hashable {
+        /// Position in `BulkBatch.entries`.
+        package var entry: Int
+        /// The item's HTTP status (0 when the request itself never got an answer).
+        package var status: Int
+        /// The OpenSearch error type (`mapper_parsing_exception`…) or a transport error code.
+        package var type: String
+        package var reason: String
+    }
+
+    package var succeeded = 0
+    package var failures: [Failure] = []
+    package var requests = 0
+    package var itemRetries = 0
+    package var requestRetries = 0
+
+    package init() {}
+}
+
+/// Where the engine's batches go: OpenSearch in the handler, a discarding sink in the
+/// parse-and-encode benchmark.
+package protocol BulkSink: Sendable {
+    /// Creates `index` with the dataset's mappings and settings if it does not exist.
+    func ensureIndex(_ index: String, settings: IndexSettings) async throws(IngestError)
+    /// Sends a batch; item failures are returned, not thrown.
+    /// - Throws: `IngestError` (`openSearch`) only when nothing can succeed.
+    func send(_ batch: BulkBatch) async throws(IngestError) -> BulkBatchOutcome
+}
+
+/// Sends batches with `BulkIndexer`: one request per batch, then retries of only the items that
+/// answered 429/5xx, with backoff.
+package struct OpenSearchBulkSink: BulkSink {
+    package let indexer: BulkIndexer
+
+    package init(indexer: BulkIndexer) { self.indexer = indexer }
+
+    package func ensureIndex(_ index: String, settings: IndexSettings) async throws(IngestError) {
+        do {
+            _ = try await indexer.client.createIndexIfMissing(
+                index, settings: settings.settings?.objectValue, mappings: settings.mappings?.objectValue)
+        } catch {
+            throw IngestError(.openSearch, "cannot create index \(index): \(error)", underlying: error)
+        }
+    }
+
+    package func send(_ batch: BulkBatch) async throws(IngestError) -> BulkBatchOutcome {
+        var actions: [BulkIndexer.EncodedAction] = []
+        actions.reserveCapacity(batch.entries.count)
+        for (position, entry) in batch.entries.enumerated() {
+            actions.append(
+                BulkIndexer.EncodedAction(
+                    position: position, action: .index, index: entry.index, id: entry.id, lines: batch.body[entry.range]))
+        }
+        let summary: BulkSummary
+        do {
+            summary = try await indexer.send(actions)
+        } catch {
+            throw IngestError(.openSearch, "bulk request refused: \(error)", underlying: error)
+        }
+        var outcome = BulkBatchOutcome()
+        outcome.succeeded = summary.succeeded
+        outcome.requests = summary.requests
+        outcome.itemRetries = summary.itemRetries
+        outcome.requestRetries = summary.requestRetries
+        outcome.failures = summary.failures.map {
+            BulkBatchOutcome.Failure(
+                entry: $0.position, status: $0.status, type: $0.errorType ?? "status_\($0.status)", reason: $0.errorReason ?? "")
+        }
+        return outcome
+    }
+}
+
+/// Accepts every batch without sending it: measures parsing and encoding alone.
+package struct DiscardingBulkSink: BulkSink {
+    package init() {}
+    package func ensureIndex(_ index: String, settings: IndexSettings) async throws(IngestError) {}
+    package func send(_ batch: BulkBatch) async throws(IngestError) -> BulkBatchOutcome {
+        var outcome = BulkBatchOutcome()
+        outcome.succeeded = batch.entries.count
+        return outcome
+    }
+}

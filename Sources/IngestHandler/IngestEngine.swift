@@ -1,0 +1,254 @@
+package import PipelineSettings
+package import RecordReaders
+
+/// What one file's ingest needs besides its bytes.
+package struct IngestJob: Sendable {
+    package var dataset: DatasetDefinition
+    package var index: IndexSettings
+    /// The named parts of the file's key, for `{key.<name>}` in the index template.
+    package var keyParts: [String: String]
+    package var ids: RecordIDMaker
+    /// Where reading starts (`.start`, or a saved resume point).
+    package var start: ReadPosition
+    /// The decompressed-stream offset of the source's first byte: `start.byteOffset` for a ranged
+    /// read, 0 when the source starts at the beginning of the file.
+    package var sourceOffset: Int64
+    package var options: ReaderOptions
+
+    package init(
+        dataset: DatasetDefinition, index: IndexSettings, keyParts: [String: String] = [:], ids: RecordIDMaker,
+        start: ReadPosition = .start, sourceOffset: Int64 = 0, options: ReaderOptions = ReaderOptions()
+    ) {
+        self.dataset = dataset
+        self.index = index
+        self.keyParts = keyParts
+        self.ids = ids
+        self.start = start
+        self.sourceOffset = sourceOffset
+        self.options = options
+    }
+}
+
+/// What one run of the engine did (this invocation only; the handler adds earlier attempts).
+package struct IngestRunResult: Sendable {
+    package enum Ending: Sendable {
+        /// Every record of the file was read and sent.
+        case completed
+        /// Stopped early because the deadline approached; resume at `next`.
+        case stopped
+        /// The file could not be read further (records before it were sent).
+        case unreadable(RecordFileError)
+    }
+
+    package var ending: Ending = .completed
+    /// Where the next run starts.
+    package var next: ReadPosition
+    /// Records read (valid or not).
+    package var records = 0
+    /// Records OpenSearch accepted.
+    package var indexed = 0
+    /// Records that could not be read, validated, given an id or an index name.
+    package var parseFailures = 0
+    /// Records OpenSearch refused (or kept failing).
+    package var indexFailures = 0
+    package var blankLines = 0
+    /// Decompressed bytes read.
+    package var bytesRead: Int64 = 0
+    /// The indices written to, sorted.
+    package var indexNames: [String] = []
+    package var requests = 0
+    package var itemRetries = 0
+    package var requestRetries = 0
+    /// Bulk NDJSON bytes produced.
+    package var bulkBytes: Int64 = 0
+
+    package var failed: Int { parseFailures + indexFailures }
+}
+
+/// The streaming ingest: records from a byte source, each turned into an `index` action with a
+/// deterministic `_id` and its index name, packed into bulk bodies of at most `chunkBytes`, with up
+/// to `concurrency` bodies in flight. Failed records (parse or index) go to the error log. Memory:
+/// the reader's window plus `concurrency + 1` bodies.
+package struct IngestEngine<Sink: BulkSink>: Sendable {
+    package let sink: Sink
+    package let chunkBytes: Int
+    package let concurrency: Int
+
+    package init(sink: Sink, chunkBytes: Int = 5 << 20, concurrency: Int = 4) {
+        precondition(chunkBytes > 0 && concurrency > 0)
+        self.sink = sink
+        self.chunkBytes = chunkBytes
+        self.concurrency = concurrency
+    }
+
+    /// Ingests records until the source ends, the file turns out unreadable, or `shouldStop`
+    /// answers true (checked between records). Every batch sent has been answered on return.
+    /// - Throws: `IngestError` when OpenSearch refuses everything or the error log cannot be written.
+    package func run<Source: ByteChunkSource, Log: IngestErrorLog>(
+        _ job: IngestJob, source: Source, errors: inout Log, shouldStop: () -> Bool = { false }
+    ) async throws(IngestError) -> IngestRunResult {
+        var stream = RecordStream(
+            format: job.dataset.format, rules: RecordRules(dataset: job.dataset), options: job.options, start: job.start,
+            sourceOffset: job.sourceOffset, source: source)
+        var result = IngestRunResult(next: job.start)
+        var namer = IndexNamer(template: job.index.template, dataset: job.dataset.name, keyParts: job.keyParts)
+        var knownIndices: Set<String> = []
+        let flattenNewlines: Bool
+        if case .jsonDocument = job.dataset.format { flattenNewlines = true } else { flattenNewlines = false }
+        let sink = self.sink
+        let capacity = chunkBytes + chunkBytes / 8
+
+        do {
+            try await withThrowingTaskGroup(of: (BulkBatch, BulkBatchOutcome).self) { group in
+                var inFlight = 0
+                var batch = BulkBatch(capacity: capacity)
+
+                func absorb(_ done: (BulkBatch, BulkBatchOutcome)) async throws {
+                    let (sent, outcome) = done
+                    result.indexed += outcome.succeeded
+                    result.requests += outcome.requests
+                    result.itemRetries += outcome.itemRetries
+                    result.requestRetries += outcome.requestRetries
+                    for failure in outcome.failures {
+                        let entry = sent.entries[failure.entry]
+                        result.indexFailures += 1
+                        try await errors.record(
+                            IngestErrorEntry(
+                                record: entry.record, offset: entry.offset, id: entry.id, stage: .index, code: failure.type,
+                                reason: failure.reason.isEmpty ? "HTTP status \(failure.status)" : failure.reason))
+                    }
+                }
+                func submit() async throws {
+                    guard !batch.isEmpty else { return }
+                    if inFlight == concurrency, let done = try await group.next() {
+                        inFlight -= 1
+                        try await absorb(done)
+                    }
+                    let full = batch
+                    result.bulkBytes += Int64(full.body.count)
+                    group.addTask { (full, try await sink.send(full)) }
+                    inFlight += 1
+                    batch = BulkBatch(capacity: capacity)
+                }
+
+                var sinceCheck = 0
+                while true {
+                    sinceCheck += 1
+                    if sinceCheck >= 64 {
+                        sinceCheck = 0
+                        if shouldStop() {
+                            result.ending = .stopped
+                            break
+                        }
+                    }
+                    let item: RecordItem?
+                    do throws(RecordFileError) {
+                        item = try await stream.next()
+                    } catch {
+                        result.ending = .unreadable(error)
+                        break
+                    }
+                    guard let item else { break }
+                    result.records += 1
+                    result.next = item.next
+                    switch item.outcome {
+                    case .failure(let error, _, _):
+                        result.parseFailures += 1
+                        try await errors.record(
+                            IngestErrorEntry(
+                                record: item.number, offset: item.startOffset, stage: .parse, code: error.code.rawValue,
+                                reason: error.reason, field: error.field))
+                    case .record(let record):
+                        let id: String
+                        let index: String
+                        do throws(RecordError) {
+                            id = try job.ids.id(for: record, number: item.number)
+                        } catch {
+                            result.parseFailures += 1
+                            try await errors.record(
+                                IngestErrorEntry(
+                                    record: item.number, offset: item.startOffset, stage: .parse, code: error.code.rawValue,
+                                    reason: error.reason, field: error.field))
+                            continue
+                        }
+                        do throws(IndexNameTemplate.RenderError) {
+                            index = try namer.name(for: record)
+                        } catch {
+                            result.parseFailures += 1
+                            try await errors.record(
+                                IngestErrorEntry(
+                                    record: item.number, offset: item.startOffset, id: id, stage: .parse, code: "InvalidIndexName",
+                                    reason: error.description, field: error.field))
+                            continue
+                        }
+                        if !knownIndices.contains(index) {
+                            try await sink.ensureIndex(index, settings: job.index)
+                            knownIndices.insert(index)
+                        }
+                        let estimate = 40 + index.utf8.count + id.utf8.count + record.document.count
+                        if !batch.isEmpty, batch.body.count + estimate > chunkBytes { try await submit() }
+                        let start = batch.body.count
+                        BulkAction.appendIndex(index: index, id: id, document: record.document, to: &batch.body)
+                        if flattenNewlines { Self.flattenNewlines(in: &batch.body, documentBytes: record.document.count) }
+                        batch.entries.append(
+                            BulkBatch.Entry(index: index, id: id, range: start..<batch.body.count, record: item.number, offset: item.startOffset))
+                    }
+                }
+                try await submit()
+                while let done = try await group.next() { try await absorb(done) }
+            }
+        } catch let error as IngestError {
+            throw error
+        } catch {
+            throw IngestError(.openSearch, "bulk indexing failed: \(error)", underlying: error)
+        }
+        let summary = stream.summary
+        result.blankLines = summary.blankLines
+        result.bytesRead = summary.bytesRead
+        result.indexNames = knownIndices.sorted()
+        return result
+    }
+
+    /// Turns the line breaks inside the document just appended (before its final `\n`) into spaces:
+    /// an element of a pretty-printed JSON document may span lines, and NDJSON must not.
+    static func flattenNewlines(in body: inout [UInt8], documentBytes: Int) {
+        let end = body.count - 1
+        var i = end - documentBytes
+        while i < end {
+            if body[i] == 0x0A || body[i] == 0x0D { body[i] = 0x20 }
+            i += 1
+        }
+    }
+}
+
+/// Renders index names, rendering again only when the template's field values change.
+struct IndexNamer {
+    let template: IndexNameTemplate
+    let dataset: String
+    let keyParts: [String: String]
+    let fields: [String]
+    private var lastKey: [UInt8] = []
+    private var lastName: String?
+
+    init(template: IndexNameTemplate, dataset: String, keyParts: [String: String]) {
+        self.template = template
+        self.dataset = dataset
+        self.keyParts = keyParts
+        self.fields = template.fields
+    }
+
+    mutating func name(for record: Record) throws(IndexNameTemplate.RenderError) -> String {
+        var key: [UInt8] = []
+        if !fields.isEmpty {
+            for field in fields {
+                if let value = record.fields[field] { key.append(contentsOf: value.raw) }
+                key.append(0xFF)
+            }
+        }
+        if let lastName, key == lastKey { return lastName }
+        let name = try template.render(dataset: dataset, keyParts: keyParts) { record.fields[$0]?.text }
+        lastKey = key
+        lastName = name
+        return name
+    }
+}

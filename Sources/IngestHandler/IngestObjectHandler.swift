@@ -1,0 +1,427 @@
+package import AWSClients
+import Gzip
+import HTTPTransport
+import JSONCodec
+package import LambdaRuntime
+package import PipelineCore
+package import PipelineSettings
+import Primitives
+import RecordReaders
+
+/// How a file ended, as the status row, the log and the metrics say it.
+package struct IngestOutcome: Sendable, Hashable {
+    package var fileId: String
+    package var status: FileStatus
+    package var reason: String?
+    package var errorCode: String?
+    package var records: Int
+    package var indexed: Int
+    package var failed: Int
+    package var skipped: Int
+    package var indexNames: [String]
+    package var bytes: Int64
+    package var durationMs: Int64
+    /// Where the file was filed (`processed/…` or `failed/…`).
+    package var destinationKey: String?
+    /// Whether an errors object was written.
+    package var errorsObjectKey: String?
+}
+
+/// What `ingest` did with an event.
+package enum IngestDisposition: Sendable, Hashable {
+    /// The file was ingested and filed.
+    case finished(IngestOutcome)
+    /// The status table says the file is done (a duplicate delivery): nothing was done again.
+    case alreadyDone(FileStatus?)
+    /// Another invocation holds the claim: acknowledged, its own message covers the file.
+    case heldByOther(owner: String?)
+    /// Not an object this handler acts on (not under `in/` of the ingest bucket).
+    case ignored(String)
+}
+
+/// The ingest handler's business logic for one created object in `in/<dataset>/…` of the ingest
+/// bucket: claim, stream into OpenSearch, write the errors object, file the object under
+/// `processed/` or `failed/`, record the outcome; save progress and let SQS redeliver when the
+/// deadline comes first.
+package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
+    package let settings: IngestSettings
+    package let catalog: DatasetCatalog
+    package let s3: S3Client
+    package let status: StatusStore
+    package let mover: FileMover
+    package let sink: Sink
+
+    package init(settings: IngestSettings, catalog: DatasetCatalog, s3: S3Client, status: StatusStore, mover: FileMover, sink: Sink) {
+        self.settings = settings
+        self.catalog = catalog
+        self.s3 = s3
+        self.status = status
+        self.mover = mover
+        self.sink = sink
+    }
+
+    package func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
+        _ = try await ingest(bucket: object.bucketName, key: object.key, eventETag: object.eTag, context: context)
+    }
+
+    /// Ingests one object.
+    /// - Throws: `IngestError` when the file must be tried again (OpenSearch or S3 unavailable,
+    ///   the deadline reached with progress saved); the claim is released first.
+    package func ingest(bucket: String, key: String, eventETag: String? = nil, context: LambdaContext) async throws(IngestError)
+        -> IngestDisposition
+    {
+        let started = context.clock.now()
+        var logger = context.logger.with("stage", "ingest").with("key", .string(key))
+        guard bucket == settings.ingestBucket, let keys = IngestKeys(incomingKey: key) else {
+            logger.info("object ignored: not under in/<dataset>/ of the ingest bucket", ["bucket": .string(bucket)])
+            return .ignored("not under in/<dataset>/ of \(settings.ingestBucket)")
+        }
+        logger = logger.with("dataset", .string(keys.dataset))
+        guard let dataset = catalog.dataset(named: keys.dataset) else {
+            throw IngestError(.unknownDataset, "no dataset named '\(keys.dataset)' in the catalog (key \(key))")
+        }
+        guard let indexSettings = dataset.index else {
+            throw IngestError(.noIndexSettings, "dataset '\(dataset.name)' has no index settings")
+        }
+
+        // Identify the file: its head (size, ETag, the pipeline metadata) when it is there.
+        var head: S3ObjectInfo?
+        do {
+            head = try await s3.headObject(bucket: bucket, key: key)
+        } catch {
+            guard error.isS3NotFound else { throw IngestError(.storage, "HeadObject \(key) failed: \(error)", underlying: error) }
+        }
+        let incomingExists = head != nil
+        if head == nil {
+            // Gone from in/: a redelivery after the file was filed. Its filed copy carries its identity.
+            head = try await filedCopy(keys: keys, eventETag: eventETag)
+            guard head != nil else {
+                logger.info("object ignored: it no longer exists and no filed copy of it was found")
+                return .ignored("\(key) no longer exists")
+            }
+        }
+        let etag = head?.metadata[PipelineMetadata.sourceETag].map(PipelineMetadata.decode) ?? head?.etag ?? eventETag
+        let fileId =
+            head?.metadata[PipelineMetadata.fileId].map(PipelineMetadata.decode)
+            ?? FileId.make(dataset: keys.dataset, relativePath: keys.rest, etag: etag, versionId: head?.versionId)
+        logger = logger.with("file", .string(fileId))
+        let tracked = TrackedFile(
+            dataset: keys.dataset, fileName: keys.rest, bucket: bucket, key: key, size: head?.objectSize, etag: etag,
+            versionId: head?.versionId)
+
+        let claim: ClaimResult
+        do {
+            claim = try await status.claim(fileId: fileId, stage: .ingest, file: tracked, owner: context.requestId, deadline: context.deadline)
+        } catch {
+            throw IngestError(.statusStore, "\(error)", underlying: error)
+        }
+        let previous: StatusRecord
+        switch claim {
+        case .alreadyDone(let record):
+            logger.info("file already ingested: acknowledged without doing it again", ["status": .string(record.rawStatus ?? "")])
+            context.metrics.increment("DuplicateDeliveries")
+            return .alreadyDone(record.status)
+        case .heldByOther(let owner, let until, _):
+            logger.info(
+                "file claimed by another invocation: acknowledged",
+                ["owner": owner.map(JSON.string) ?? .null, "until": until.map { .string($0.iso8601()) } ?? .null])
+            return .heldByOther(owner: owner)
+        case .claimed(let record):
+            previous = record
+        }
+
+        do {
+            let outcome = try await work(
+                keys: keys, dataset: dataset, index: indexSettings, fileId: fileId, head: incomingExists ? head : nil, etag: etag,
+                previous: previous,
+                started: started, context: context, logger: logger)
+            return .finished(outcome)
+        } catch {
+            if error.code != .deadlineReached {
+                do {
+                    try await status.release(
+                        fileId: fileId, stage: .ingest, owner: context.requestId, reason: error.detail, errorCode: error.code.rawValue)
+                } catch {
+                    logger.warn("releasing the claim failed", ["reason": .string("\(error)")])
+                }
+            }
+            throw error
+        }
+    }
+
+    /// The head of the file's copy under `processed/` or `failed/` made from this version
+    /// (`pipeline-source-etag` equal to the event's ETag, when the event has one).
+    private func filedCopy(keys: IngestKeys, eventETag: String?) async throws(IngestError) -> S3ObjectInfo? {
+        for candidate in [keys.processed, keys.failed] {
+            do {
+                let info = try await s3.headObject(bucket: settings.ingestBucket, key: candidate)
+                let recorded = info.metadata[PipelineMetadata.sourceETag].map(PipelineMetadata.decode)
+                if let eventETag, recorded != FileId.unquoted(eventETag) { continue }
+                return info
+            } catch {
+                if error.isS3NotFound { continue }
+                throw IngestError(.storage, "HeadObject \(candidate) failed: \(error)", underlying: error)
+            }
+        }
+        return nil
+    }
+
+    private func work(
+        keys: IngestKeys, dataset: DatasetDefinition, index: IndexSettings, fileId: String, head: S3ObjectInfo?, etag: String?,
+        previous: StatusRecord, started: Timestamp, context: LambdaContext, logger: Logger
+    ) async throws(IngestError) -> IngestOutcome {
+        let bucket = settings.ingestBucket
+        let source = S3ObjectRef(bucket: bucket, key: keys.incoming)
+        let moveMetadata = PipelineMetadata.make(
+            fileId: fileId, dataset: keys.dataset, sourceKey: keys.incoming, sourceETag: etag ?? "")
+        guard let head else {
+            return try await recoverMovedFile(keys: keys, fileId: fileId, etag: etag, previous: previous, started: started, logger: logger)
+        }
+
+        // Where to start: a saved resume point of an earlier attempt, or the beginning.
+        var start = ReadPosition.start
+        if let offset = previous.progressOffset, let record = previous.progressRecord, offset > 0 || record > 1 {
+            start = ReadPosition(byteOffset: offset, recordNumber: record)
+        }
+        let earlier = Counts(records: start.recordNumber - 1, record: previous)
+        let resuming = start != .start
+
+        let gzipSetting = dataset.isGzip(key: keys.incoming)
+        var compression: ObjectByteSource.Compression =
+            switch gzipSetting {
+            case true?: .gzip
+            case false?: .none
+            case nil: .detect
+            }
+        if resuming, compression == .detect {
+            let prefix: [UInt8]
+            do {
+                prefix = try await s3.readPrefix(bucket: bucket, key: keys.incoming, count: 2)
+            } catch {
+                throw IngestError(.storage, "reading the start of \(keys.incoming) failed: \(error)", underlying: error)
+            }
+            compression = Gzip.hasMagic(prefix) ? .gzip : .none
+        }
+        // A ranged read resumes plain JSON lines where they stopped; gzip, CSV (its header) and JSON
+        // documents are read from the start and the reader skips to the resume point.
+        let ranged = resuming && compression == .none && dataset.format == .jsonLines
+        if ranged, start.byteOffset >= head.objectSize {
+            start = ReadPosition(byteOffset: head.objectSize, recordNumber: start.recordNumber)
+        }
+        let output: S3GetObjectOutput?
+        do {
+            if ranged, start.byteOffset >= head.objectSize {
+                output = nil
+            } else {
+                output = try await s3.getObject(
+                    bucket: bucket, key: keys.incoming, range: ranged ? start.byteOffset...(head.objectSize - 1) : nil,
+                    ifMatch: head.etag)
+            }
+        } catch {
+            if error.isS3NotFound {
+                return try await recoverMovedFile(keys: keys, fileId: fileId, etag: etag, previous: previous, started: started, logger: logger)
+            }
+            throw IngestError(.storage, "GetObject \(keys.incoming) failed: \(error)", underlying: error)
+        }
+        let body = output?.body
+        let bytes = ObjectByteSource(compression: compression) { () async throws -> [UInt8]? in try await body?.next() }
+
+        var errors = ErrorsObjectWriter(s3: s3, bucket: bucket, key: keys.errors)
+        if resuming { try await errors.carryOver(before: start.recordNumber) }
+
+        var options = ReaderOptions()
+        options.maxRecordBytes = settings.maxRecordBytes
+        let ids = RecordIDMaker(
+            dataset: dataset, generateIDs: settings.generateIDs,
+            file: FileIdentity(bucket: bucket, key: keys.incoming, version: FileId.unquoted(etag ?? "")))
+        let keyParts = head.metadata[PipelineMetadata.sourceKey].map(PipelineMetadata.decode).flatMap(dataset.keyPattern.match)
+            ?? dataset.keyPattern.match(keys.rest) ?? [:]
+        let job = IngestJob(
+            dataset: dataset, index: index, keyParts: keyParts, ids: ids, start: start, sourceOffset: ranged ? start.byteOffset : 0,
+            options: options)
+        let engine = IngestEngine(sink: sink, chunkBytes: settings.chunkBytes, concurrency: settings.bulkConcurrency)
+        let margin = settings.common.deadlineMargin
+        let run: IngestRunResult
+        do {
+            run = try await engine.run(job, source: bytes, errors: &errors) { context.remainingTime < margin }
+        } catch {
+            body?.cancel()
+            await errors.abandon()
+            throw error
+        }
+        body?.cancel()
+        var total = earlier
+        total.add(run)
+        let indexNames = Array(Set(previous.indexNames + run.indexNames)).sorted()
+
+        if case .stopped = run.ending {
+            _ = try await errors.finish()
+            try await saveProgress(fileId: fileId, owner: context.requestId, at: run.next, counts: total)
+            do {
+                try await status.release(
+                    fileId: fileId, stage: .ingest, owner: context.requestId,
+                    reason: "the invocation's time ran out at record \(run.next.recordNumber); the redelivery resumes there",
+                    errorCode: IngestError.Code.deadlineReached.rawValue)
+            } catch {
+                throw IngestError(.statusStore, "\(error)", underlying: error)
+            }
+            logger.warn(
+                "deadline near: progress saved, the message will be redelivered to resume",
+                ["record": .number(run.next.recordNumber), "offset": .number(run.next.byteOffset), "indexed": .number(total.indexed)])
+            context.metrics.increment("IngestResumes")
+            throw IngestError(
+                .deadlineReached, "\(keys.incoming): stopped at record \(run.next.recordNumber) (byte \(run.next.byteOffset)); resumes on redelivery")
+        }
+
+        // The outcome.
+        var final = FileStatus.ingested
+        var reason: String?
+        var errorCode: String?
+        if case .unreadable(let fileError) = run.ending {
+            final = .failed
+            reason = "the file cannot be read past record \(run.next.recordNumber - 1): \(fileError.detail)"
+            errorCode = fileError.code.rawValue
+            try await errors.record(
+                IngestErrorEntry(
+                    record: run.next.recordNumber, offset: fileError.offset ?? run.next.byteOffset, stage: .parse,
+                    code: fileError.code.rawValue, reason: fileError.detail))
+            total.failed += 1
+        } else if total.failed > 0 {
+            let ratio = total.records == 0 ? 1 : Double(total.failed) / Double(total.records)
+            if ratio > dataset.maxFailedRecordRatio {
+                final = .failed
+                reason = "\(total.failed) of \(total.records) records failed, more than the dataset allows (\(dataset.maxFailedRecordRatio))"
+                errorCode = "TooManyFailedRecords"
+            } else {
+                final = .partial
+                reason = "\(total.failed) of \(total.records) records failed; see \(keys.errors)"
+                errorCode = "SomeRecordsFailed"
+            }
+        }
+        let wroteErrors = try await errors.finish()
+        // Saved before the move, so that a crash between the move and the status write is recovered.
+        try await saveProgress(fileId: fileId, owner: context.requestId, at: run.next, counts: total)
+
+        let destination = final == .failed ? keys.failed : keys.processed
+        do {
+            _ = try await mover.move(
+                from: source, to: S3ObjectRef(bucket: bucket, key: destination), expectedETag: etag, metadata: moveMetadata,
+                sourceInfo: head)
+        } catch {
+            throw IngestError(.move, "\(error)", underlying: error)
+        }
+        let outcome = IngestOutcome(
+            fileId: fileId, status: final, reason: reason, errorCode: errorCode, records: total.records, indexed: total.indexed,
+            failed: total.failed, skipped: total.skipped, indexNames: indexNames, bytes: head.objectSize,
+            durationMs: context.clock.now().millisecondsSinceEpoch - started.millisecondsSinceEpoch, destinationKey: destination,
+            errorsObjectKey: wroteErrors ? keys.errors : nil)
+        try await complete(outcome, owner: context.requestId)
+        report(outcome, run: run, logger: logger, metrics: context.metrics)
+        return outcome
+    }
+
+    /// The counts kept in the status row across attempts.
+    struct Counts {
+        var records: Int
+        var indexed: Int
+        var failed: Int
+        var skipped: Int
+
+        init(records: Int, record: StatusRecord) {
+            self.records = records
+            indexed = record.indexed ?? 0
+            failed = record.failed ?? 0
+            skipped = record.skipped ?? 0
+        }
+
+        mutating func add(_ run: IngestRunResult) {
+            records += run.records
+            indexed += run.indexed
+            failed += run.failed
+            skipped += run.blankLines
+        }
+
+        var dictionary: [String: Int] {
+            [StatusAttribute.records: records, StatusAttribute.indexed: indexed, StatusAttribute.failed: failed, StatusAttribute.skipped: skipped]
+        }
+    }
+
+    private func saveProgress(fileId: String, owner: String, at position: ReadPosition, counts: Counts) async throws(IngestError) {
+        do {
+            try await status.recordProgress(
+                fileId: fileId, stage: .ingest, owner: owner, offset: position.byteOffset, recordNumber: position.recordNumber,
+                counts: counts.dictionary)
+        } catch {
+            throw IngestError(.statusStore, "\(error)", underlying: error)
+        }
+    }
+
+    private func complete(_ outcome: IngestOutcome, owner: String) async throws(IngestError) {
+        do {
+            try await status.complete(
+                fileId: outcome.fileId, stage: .ingest, owner: owner,
+                outcome: StatusOutcome(
+                    status: outcome.status, reason: outcome.reason, errorCode: outcome.errorCode, records: outcome.records,
+                    indexed: outcome.indexed, failed: outcome.failed, skipped: outcome.skipped, indexNames: outcome.indexNames,
+                    bytes: outcome.bytes, durationMs: outcome.durationMs))
+        } catch {
+            throw IngestError(.statusStore, "\(error)", underlying: error)
+        }
+    }
+
+    /// The object is gone from `in/` but the file is not final: an earlier attempt moved it and
+    /// died before writing its status. Its verified copy says where it went; the saved counts say
+    /// the rest.
+    private func recoverMovedFile(
+        keys: IngestKeys, fileId: String, etag: String?, previous: StatusRecord, started: Timestamp, logger: Logger
+    ) async throws(IngestError) -> IngestOutcome {
+        let bucket = settings.ingestBucket
+        var found: (key: String, info: S3ObjectInfo)?
+        do {
+            for candidate in [keys.processed, keys.failed] {
+                if let info = try await mover.verifiedDestination(
+                    S3ObjectRef(bucket: bucket, key: candidate), sourceETag: etag.map(FileId.unquoted), sourceSize: nil)
+                {
+                    found = (candidate, info)
+                    break
+                }
+            }
+        } catch {
+            throw IngestError(.storage, "\(error)", underlying: error)
+        }
+        guard let found else {
+            throw IngestError(.storage, "\(keys.incoming) does not exist and no filed copy of it was found")
+        }
+        let failed = previous.failed ?? 0
+        let status: FileStatus = found.key == keys.failed ? .failed : failed > 0 ? .partial : .ingested
+        let outcome = IngestOutcome(
+            fileId: fileId, status: status, reason: status == .ingested ? nil : "recovered after an interrupted attempt",
+            errorCode: status == .ingested ? nil : "Recovered", records: previous.records ?? 0, indexed: previous.indexed ?? 0,
+            failed: failed, skipped: previous.skipped ?? 0, indexNames: previous.indexNames, bytes: found.info.objectSize,
+            durationMs: 0, destinationKey: found.key, errorsObjectKey: nil)
+        try await complete(outcome, owner: previous.claimOwner ?? "")
+        logger.info("file was filed by an interrupted attempt: status recovered", ["status": .string(status.rawValue)])
+        return outcome
+    }
+
+    private func report(_ outcome: IngestOutcome, run: IngestRunResult, logger: Logger, metrics: MetricsRecorder) {
+        var fields: JSONObject = [
+            "status": .string(outcome.status.rawValue), "records": .number(outcome.records), "indexed": .number(outcome.indexed),
+            "failed": .number(outcome.failed), "bytes": .number(outcome.bytes), "durationMs": .number(outcome.durationMs),
+            "indexNames": .array(outcome.indexNames.map(JSON.string)), "bulkRequests": .number(run.requests),
+            "itemRetries": .number(run.itemRetries), "requestRetries": .number(run.requestRetries),
+        ]
+        if let reason = outcome.reason { fields.append("reason", .string(reason)) }
+        if let key = outcome.destinationKey { fields.append("filedAs", .string(key)) }
+        if outcome.status == .ingested {
+            logger.info("file ingested", fields)
+        } else {
+            logger.warn("file ingested with failures", fields)
+        }
+        metrics.increment("RecordsIndexed", by: Double(run.indexed))
+        metrics.increment("RecordsFailed", by: Double(run.failed))
+        metrics.increment("IngestBytes", by: Double(run.bytesRead), unit: .bytes)
+        metrics.add("IngestDurationMs", Double(outcome.durationMs), unit: .milliseconds)
+        metrics.increment("Files\(outcome.status == .ingested ? "Ingested" : outcome.status == .partial ? "Partial" : "Failed")")
+    }
+}

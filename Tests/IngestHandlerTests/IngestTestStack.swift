@@ -1,0 +1,141 @@
+import AWSClients
+import AWSCore
+import AWSSigV4
+import Foundation
+import HTTPTransport
+import IngestHandler
+import JSONCodec
+import LambdaRuntime
+import OpenSearchStandIn
+import PipelineCore
+import PipelineSettings
+import Primitives
+import TestSupport
+
+/// A real moto (S3 and DynamoDB, signature checking on), an OpenSearch stand-in (signatures
+/// checked), a fresh ingest bucket and status table, and the handler wired as `ingest-lambda`
+/// wires it, over the real libcurl transport.
+struct IngestTestStack {
+    static let transport: CurlTransport = {
+        do { return try CurlTransport() } catch { fatalError("libcurl could not start: \(error)") }
+    }()
+
+    let moto: MotoStack
+    let standIn: OpenSearchStandIn
+    let bucket: String
+    let table: String
+    let environment: [String: String]
+    let s3: S3Client
+    let status: StatusStore
+    let openSearch: OpenSearchClient
+    let catalog: DatasetCatalog
+    let settings: IngestSettings
+
+    static var fixtures: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures") }
+    static func fixture(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: fixtures.appendingPathComponent(name))) }
+
+    init(faults: FaultSettings = .none, extra: [String: String] = [:]) async throws {
+        moto = try SharedMoto.get()
+        standIn = try OpenSearchStandIn(
+            OpenSearchStandInConfiguration(
+                region: moto.region, service: "es", accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey,
+                faults: faults))
+        let suffix = UUID().uuidString.lowercased().prefix(10)
+        bucket = "ingest-\(suffix)"
+        table = "status-\(suffix)"
+        var env = moto.environment
+        env["INGEST_BUCKET_NAME"] = bucket
+        env["INGEST_STATUS_TABLE"] = table
+        env["OPEN_SEARCH_ENDPOINT"] = standIn.endpoint
+        env["DATASETS_FILE"] = Self.fixtures.appendingPathComponent("datasets.json").path
+        env["DEADLINE_MARGIN_MS"] = "1000"
+        for (name, value) in extra { env[name] = value }
+        environment = env
+        let awsSettings = try AWSSettings(environment: Environment(env))
+        let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey))
+        let clients = try PipelineClients.make(settings: awsSettings, credentials: credentials, transport: Self.transport)
+        s3 = clients.s3
+        try await s3.createBucket(bucket)
+        try await StatusStore.createTable(clients.dynamoDB, table: table)
+        status = StatusStore(dynamoDB: clients.dynamoDB, table: table)
+        // The Lambda signs OpenSearch requests with its own role's credentials: here, moto's key.
+        openSearch = try OpenSearchClient(settings: awsSettings, credentials: credentials, transport: Self.transport, quota: RetryQuota())
+        settings = try IngestSettings(SettingsReader(Environment(env)))
+        catalog = try DatasetCatalog.parse(try Self.fixture("datasets.json"))
+    }
+
+    /// The real sink, with fast bulk retries.
+    var sink: OpenSearchBulkSink {
+        OpenSearchBulkSink(
+            indexer: BulkIndexer(
+                client: openSearch,
+                settings: BulkSettings(
+                    maxRequestBytes: settings.chunkBytes, concurrency: 1, maxAttempts: 12, baseDelay: .milliseconds(2),
+                    maxDelay: .milliseconds(40))))
+    }
+
+    func handler() -> IngestObjectHandler<OpenSearchBulkSink> { handler(sink: sink) }
+
+    func handler<Sink: BulkSink>(sink: Sink) -> IngestObjectHandler<Sink> {
+        IngestObjectHandler(settings: settings, catalog: catalog, s3: s3, status: status, mover: FileMover(s3: s3), sink: sink)
+    }
+
+    /// An invocation context with `timeLeft` before its deadline; logs go to `logs`.
+    static func context(timeLeft: Duration = .seconds(300), logs: MemoryLogSink = MemoryLogSink()) -> LambdaContext {
+        let now = SystemClock().now()
+        return LambdaContext(
+            requestId: UUID().uuidString.lowercased(),
+            deadline: Timestamp(nanosecondsSinceEpoch: now.nanosecondsSinceEpoch + Int64(timeLeft.components.seconds) * 1_000_000_000
+                + timeLeft.components.attoseconds / 1_000_000_000),
+            invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:ingest", logger: Logger(level: .debug, sink: logs),
+            metrics: MetricsRecorder(namespace: "Test", dimensions: [], sink: MemoryLogSink()))
+    }
+
+    func put(_ key: String, _ body: [UInt8]) async throws { _ = try await s3.putObject(bucket: bucket, key: key, body: body) }
+
+    func exists(_ key: String) async throws -> Bool {
+        do {
+            _ = try await s3.headObject(bucket: bucket, key: key)
+            return true
+        } catch {
+            if error.isS3NotFound { return false }
+            throw error
+        }
+    }
+
+    func read(_ key: String) async throws -> [UInt8] { try await s3.getObject(bucket: bucket, key: key).body.collect() }
+
+    /// The errors object's lines, parsed.
+    func errorLines(_ key: String) async throws -> [JSON] {
+        let bytes = try await read(key)
+        return try bytes.split(separator: 0x0A).map { try JSONParser.parse($0) }
+    }
+
+    func count(_ index: String) async throws -> Int {
+        try await openSearch.refresh(index)
+        return try await openSearch.count(index)
+    }
+
+    func statusRecord(_ fileId: String) async throws -> StatusRecord? { try await status.get(fileId: fileId, stage: .ingest) }
+}
+
+extension IngestDisposition {
+    var outcome: IngestOutcome? {
+        if case .finished(let outcome) = self { return outcome }
+        return nil
+    }
+}
+
+/// The real sink, each batch held back by `delay` first (a slow cluster), so that a deadline falls
+/// inside a file.
+struct SlowSink<Base: BulkSink>: BulkSink {
+    let base: Base
+    let delay: Duration
+    func ensureIndex(_ index: String, settings: IndexSettings) async throws(IngestError) {
+        try await base.ensureIndex(index, settings: settings)
+    }
+    func send(_ batch: BulkBatch) async throws(IngestError) -> BulkBatchOutcome {
+        try? await Task.sleep(for: delay)
+        return try await base.send(batch)
+    }
+}
