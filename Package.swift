@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "bench", targets: ["Bench"]),
         .executable(name: "opensearch-standin", targets: ["opensearch-standin"]),
         .executable(name: "probe-lambda", targets: ["probe-lambda"]),
+        .executable(name: "processing-lambda", targets: ["processing-lambda"]),
         .executable(name: "dropbox-lambda", targets: ["dropbox-lambda"]),
         .executable(name: "ingest-lambda", targets: ["ingest-lambda"]),
     ],
@@ -115,6 +116,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// The analysts' star-schema specification and the transformation engine (pure: no I/O).
+        .target(name: "StarSchema", dependencies: ["JSONCodec", "Parquet", "Primitives"], swiftSettings: strictSettings),
+        /// The processing handler: table extracts to a star schema in Parquet, incrementally, with watermarks.
+        .target(
+            name: "ProcessingHandler",
+            dependencies: [
+                "StarSchema", "Parquet", "PipelineCore", "AWSCore", "AWSClients", "HTTPTransport", "JSONCodec",
+                "LambdaRuntime", "PipelineSettings", "Primitives", "RecordReaders",
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // MARK: Stand-ins for local runs and tests (Foundation allowed: never in a Lambda binary)
         /// A scripted HTTP/1.1 server on loopback.
         .target(name: "LoopbackHTTP", swiftSettings: strictSettings),
@@ -162,6 +175,12 @@ let package = Package(
         .executableTarget(
             name: "ingest-lambda",
             dependencies: ["IngestHandler", "LambdaRuntime", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
+        /// The processing Lambda's bootstrap.
+        .executableTarget(
+            name: "processing-lambda",
+            dependencies: ["ProcessingHandler", "LambdaRuntime", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
         /// The dropbox Lambda's bootstrap.
@@ -268,6 +287,21 @@ let package = Package(
             name: "LambdaRuntimeTests",
             dependencies: [
                 "LambdaRuntime", "RuntimeAPIStandIn", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport", "LoopbackHTTP",
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StarSchemaTests",
+            dependencies: ["StarSchema", "Parquet", "JSONCodec", "Primitives"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProcessingHandlerTests",
+            dependencies: [
+                "ProcessingHandler", "StarSchema", "Parquet", "PipelineCore", "AWSCore", "AWSClients", "HTTPTransport",
+                "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
