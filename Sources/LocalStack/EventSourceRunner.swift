@@ -1,8 +1,8 @@
 package import AWSClients
-import AWSCore
-package import Foundation
+package import AWSCore
+import Foundation
 package import JSONCodec
-package import Primitives
+import Primitives
 package import RuntimeAPIStandIn
 
 /// What one function's event source has done so far.
@@ -84,7 +84,7 @@ package final class FunctionRunner: @unchecked Sendable {
 
     /// Starts the bootstrap (the init phase runs now, as on a cold start).
     package func start() throws(LocalStackError) {
-        FileManager.default.createFile(atPath: spec.logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: spec.logPath, contents: nil)
         let handle = FileHandle(forWritingAtPath: spec.logPath)
         lock.withLock { logHandle = handle }
         try launch()

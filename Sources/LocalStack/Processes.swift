@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// moto_server with signature checking on, started through scripts/moto_stack.py. It lives until
 /// `stop()` (or until this process ends: its standard input is a pipe that closes with us).
@@ -16,7 +16,7 @@ package final class MotoProcess: @unchecked Sendable {
     package init(script: String, region: String) throws(LocalStackError) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--region", region]
+        process.arguments = ["python3", script, "--region", region, "--canonical-query"]
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input

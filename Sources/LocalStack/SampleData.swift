@@ -1,6 +1,6 @@
 import Gzip
 package import JSONCodec
-package import Primitives
+import Primitives
 
 /// What the pipeline must make of one dropped file.
 package enum ExpectedOutcome: Sendable, Hashable {
@@ -28,9 +28,8 @@ package struct SampleData: Sendable {
     package var files: [SampleFile]
     /// Documents each OpenSearch index must hold.
     package var documentsPerIndex: [String: Int]
-    /// Totesys source rows per table (every version) and distinct keys per table.
-    package var sourceRows: [String: Int]
-    package var sourceKeys: [String: Int]
+    /// Totesys source rows per table, every version, in extract order.
+    package var sourceRows: [String: [JSONObject]]
 
     package var accepted: [SampleFile] {
         files.filter { if case .accepted = $0.expected { true } else { false } }
@@ -82,8 +81,38 @@ package struct SampleData: Sendable {
         generator.telemetry()
         generator.badFiles()
         return SampleData(
-            files: generator.files, documentsPerIndex: generator.documents, sourceRows: generator.sourceRows,
-            sourceKeys: generator.sourceKeys.mapValues(\.count))
+            files: generator.files, documentsPerIndex: generator.documents, sourceRows: generator.sourceRows)
+    }
+
+    /// Rows each star-schema table must hold, from the specification's tables: a fact table has
+    /// one row per source row version, a dimension one per source key, the date dimension one per
+    /// date found in the facts' date columns.
+    package func expectedTables(specification: JSON) -> [String: Int] {
+        var expected: [String: Int] = [:]
+        let sources = specification["sources"]?.objectValue ?? [:]
+        var dates = Set<String>()
+        var dateTables: [String] = []
+        for table in specification["tables"]?.objectValue ?? [:] {
+            let kind = table.value["kind"]?.stringValue
+            guard kind != "date" else {
+                dateTables.append(table.key)
+                continue
+            }
+            guard let source = table.value["source"]?.stringValue else { continue }
+            let rows = sourceRows[source] ?? []
+            let key = sources[source]?["key"]?.stringValue ?? "\(source)_id"
+            if kind == "fact" {
+                expected[table.key] = rows.count
+                for column in table.value["columns"]?.arrayValue ?? [] where column["type"]?.stringValue == "date" {
+                    guard let field = column["from"]?.stringValue ?? column["name"]?.stringValue else { continue }
+                    for row in rows { if let text = row[field]?.stringValue, text.utf8.count >= 10 { dates.insert(String(text.prefix(10))) } }
+                }
+            } else {
+                expected[table.key] = Set(rows.compactMap { $0[key]?.numberText ?? $0[key]?.stringValue }).count
+            }
+        }
+        for table in dateTables { expected[table] = dates.count }
+        return expected
     }
 }
 
@@ -92,8 +121,7 @@ private struct Generator {
     let scale: Int
     var files: [SampleFile] = []
     var documents: [String: Int] = [:]
-    var sourceRows: [String: Int] = [:]
-    var sourceKeys: [String: Set<Int>] = [:]
+    var sourceRows: [String: [JSONObject]] = [:]
 
     init(random: SplitMix64, scale: Int) {
         self.random = random
@@ -126,9 +154,8 @@ private struct Generator {
             row.append("last_updated", .string(stamp.iso8601()))
             JSONWriter.write(.object(row), to: &bytes)
             bytes.append(0x0A)
-            sourceKeys[table, default: []].insert(id)
+            sourceRows[table, default: []].append(row)
         }
-        sourceRows[table, default: 0] += rows.count
         let c = stamp.components
         let index = "totesys-\(table)-\(c.year).\(Self.two(c.month))"
         documents[index, default: 0] += rows.count

@@ -1,4 +1,4 @@
-package import AWSClients
+import AWSClients
 import AWSCore
 import JSONCodec
 package import PipelineCore
