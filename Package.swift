@@ -222,7 +222,7 @@ let package = Package(
         .testTarget(
             name: "LocalStackTests",
             dependencies: [
-                "LocalStack", "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "PipelineCore", "Primitives", "TestSupport",
+                "LocalStack", "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "Parquet", "PipelineCore", "Primitives", "RuntimeAPIStandIn",
             ],
             swiftSettings: strictSettings
         ),

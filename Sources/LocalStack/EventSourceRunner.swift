@@ -82,6 +82,11 @@ package final class FunctionRunner: @unchecked Sendable {
 
     package var snapshot: RunnerCounters { lock.withLock { counters } }
 
+    /// The warm bootstrap's process id, while it runs.
+    package var processIdentifier: Int32? {
+        lock.withLock { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    }
+
     /// Starts the bootstrap (the init phase runs now, as on a cold start).
     package func start() throws(LocalStackError) {
         _ = FileManager.default.createFile(atPath: spec.logPath, contents: nil)
