@@ -14,6 +14,7 @@ enum BenchCommands {
         BulkEncodeBench.command,
         ParquetBench.command,
         IngestBench.command,
+        DropboxBench.command,
     ]
 
     static var usage: String {

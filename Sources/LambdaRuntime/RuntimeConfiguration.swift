@@ -54,10 +54,12 @@ package struct RuntimeConfiguration: Sendable, Hashable {
         } else {
             logFormat = .json
         }
-        if let text = env["AWS_LAMBDA_LOG_LEVEL"] {
+        // `CONSOLE_LOG_LEVEL` is the LASP IngestProcessingConstruct's name for the same setting.
+        let levelVariable = env["AWS_LAMBDA_LOG_LEVEL"] != nil ? "AWS_LAMBDA_LOG_LEVEL" : "CONSOLE_LOG_LEVEL"
+        if let text = env[levelVariable] {
             guard let level = LogLevel(name: text) else {
                 throw LambdaRuntimeError(
-                    .invalidConfiguration, "AWS_LAMBDA_LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, not '\(text)'")
+                    .invalidConfiguration, "\(levelVariable) must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL, not '\(text)'")
             }
             logLevel = level
         } else {
