@@ -18,7 +18,7 @@ import RecordReaders
 /// parse-and-encode rate alone: `IngestEngine` with a discarding sink on one thread, against the
 /// same script reading a local file and discarding its bodies.
 ///
-/// Sizes: `BENCH_INGEST_MB` (comma list, default `64,256`): each size is one Swift run, so peak
+/// Sizes: `BENCH_INGEST_MB` (comma list, default `8,32`; the stand-in, not the handler, limits the rate): each size is one Swift run, so peak
 /// memory can be compared across sizes; the Python peer runs on the first size.
 enum IngestBench {
     static let command = BenchCommand(
@@ -57,7 +57,7 @@ enum IngestBench {
     }
 
     static func run(_ options: BenchOptions) throws {
-        let sizes = (ProcessInfo.processInfo.environment["BENCH_INGEST_MB"] ?? "64,256").split(separator: ",").compactMap { Int($0) }
+        let sizes = (ProcessInfo.processInfo.environment["BENCH_INGEST_MB"] ?? "8,32").split(separator: ",").compactMap { Int($0) }
         guard let first = sizes.first else { throw BenchError("BENCH_INGEST_MB needs sizes in MB") }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ingest-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -121,8 +121,11 @@ enum IngestBench {
             rows.append(("python boto3 handler, \(first) MiB", try runPeer(process)))
         }
 
-        // Parse and encode alone.
-        let data = try Array(Data(contentsOf: URL(fileURLWithPath: localFile)))
+        // Parse and encode alone, on a larger file (BENCH_INGEST_PARSE_MB, default 64).
+        let parseMB = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_PARSE_MB"] ?? "") ?? 64
+        let data = generate(megabytes: parseMB)
+        localFile = work.appendingPathComponent("parse.jsonl").path
+        try Data(data).write(to: URL(fileURLWithPath: localFile))
         let parse = try S3DownloadBench.blocking { try await parseAndEncode(data) }
         var parseRows: [(String, Measurement)] = [("swift engine, discarding sink", parse)]
         if !options.swiftOnly {
