@@ -300,8 +300,8 @@ let package = Package(
         .testTarget(
             name: "ProcessingHandlerTests",
             dependencies: [
-                "ProcessingHandler", "StarSchema", "Parquet", "PipelineCore", "AWSCore", "AWSClients", "HTTPTransport",
-                "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives", "TestSupport",
+                "ProcessingHandler", "StarSchema", "Parquet", "PipelineCore", "AWSCore", "AWSClients", "AWSSigV4",
+                "HTTPTransport", "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-PRODUCTS=(${PRODUCTS:-awssign probe-lambda dropbox-lambda} ingest-lambda)
+PRODUCTS=(${PRODUCTS:-awssign probe-lambda dropbox-lambda processing-lambda} ingest-lambda)
 MAX_GLIBC="2.34"
 SCRATCH="${SCRATCH:-.build-release}"
 

@@ -235,7 +235,15 @@ package struct ExtractProcessor: Sendable {
             return ProcessingOutcome(kind: .belowWatermark)
         }
         var outcome = ProcessingOutcome(kind: .processed)
-        let waiting = try await earlierExtracts(extract, after: watermark?.latestRowId)
+        // The sequence check is advisory (a warning and a metric): when the listing fails, say so
+        // and go on rather than hold the extract back.
+        var waiting: [Int64] = []
+        do {
+            waiting = try await earlierExtracts(extract, after: watermark?.latestRowId)
+        } catch {
+            context.metrics.increment("SequenceCheckFailed")
+            logger.warn("the sequence check could not list the table's extracts", ["reason": .string(error.description)])
+        }
         if !waiting.isEmpty {
             outcome.outOfSequence = true
             context.metrics.increment("ExtractsOutOfSequence")
@@ -303,7 +311,7 @@ package struct ExtractProcessor: Sendable {
     private func earlierExtracts(_ extract: Extract, after watermark: Int64?) async throws(ProcessingError) -> [Int64] {
         let objects: [S3ObjectSummary]
         do {
-            objects = try await s3.listAllObjects(bucket: settings.extractsBucket, prefix: extract.directory, delimiter: "/").allObjects()
+            objects = try await s3.listAllObjects(bucket: settings.extractsBucket, prefix: extract.directory).allObjects()
         } catch {
             throw ProcessingError(.s3, "listing the extracts under \(extract.directory) failed", aws: error)
         }
@@ -343,7 +351,7 @@ package struct ExtractProcessor: Sendable {
         do throws(ProcessingError) {
             let object: S3GetObjectOutput
             do {
-                object = try await s3.getObject(bucket: settings.extractsBucket, key: key, ifMatch: etag.map { "\"\($0)\"" })
+                object = try await s3.getObject(bucket: settings.extractsBucket, key: key, ifMatch: etag.map { "\"\(FileId.unquoted($0))\"" })
             } catch {
                 throw ProcessingError(.s3, "reading extract \(key) failed", aws: error)
             }

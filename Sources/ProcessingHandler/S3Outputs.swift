@@ -1,7 +1,7 @@
 package import AWSClients
 package import AWSCore
 package import HTTPTransport
-package import Parquet
+import Parquet
 import RecordReaders
 
 /// An S3 response body as the record readers' pull-based byte source.

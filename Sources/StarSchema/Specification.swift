@@ -1,4 +1,4 @@
-package import JSONCodec
+import JSONCodec
 
 /// The analysts' star-schema specification: a JSON document that names the source tables (and
 /// the key of each), static value maps, and every output table with its columns.

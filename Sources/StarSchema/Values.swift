@@ -1,5 +1,5 @@
 package import JSONCodec
-package import Parquet
+import Parquet
 package import Primitives
 
 /// A value of a source row as the extract holds it: JSON scalars, numbers kept as their text.
