@@ -15,6 +15,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "awssign", targets: ["awssign"]),
+        .executable(name: "local-stack", targets: ["local-stack"]),
+        .executable(name: "pipelinectl", targets: ["pipelinectl"]),
         .executable(name: "bench", targets: ["Bench"]),
         .executable(name: "opensearch-standin", targets: ["opensearch-standin"]),
         .executable(name: "probe-lambda", targets: ["probe-lambda"]),
@@ -143,9 +145,24 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// The local stack: moto, the OpenSearch stand-in, the template's resources, sample data, an
+        /// SQS event-source runner driving the real bootstraps, the summary; and `pipelinectl`'s commands.
+        .target(
+            name: "LocalStack",
+            dependencies: [
+                "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "OpenSearchStandIn", "PipelineCore", "PipelineSettings",
+                "Primitives", "RuntimeAPIStandIn",
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // MARK: Executables
         /// `awssign`: sign and send an arbitrary request (like awscurl).
         .executableTarget(name: "awssign", dependencies: ["AWSCore", "CGlibcCompat"], swiftSettings: strictSettings),
+        /// `local-stack`: the whole pipeline on loopback (the README's main command).
+        .executableTarget(name: "local-stack", dependencies: ["LocalStack"], swiftSettings: strictSettings),
+        /// `pipelinectl`: the operator's command (status, re-drive, re-submit).
+        .executableTarget(name: "pipelinectl", dependencies: ["LocalStack"], swiftSettings: strictSettings),
         /// `opensearch-standin`: the OpenSearch stand-in as a process.
         .executableTarget(name: "opensearch-standin", dependencies: ["OpenSearchStandIn"], swiftSettings: strictSettings),
         /// A minimal bootstrap with the handlers' set-up, for runtime tests and the cold-start benchmark.
@@ -154,16 +171,16 @@ let package = Package(
             dependencies: ["LambdaRuntime", "AWSCore", "AWSClients", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
-        /// The processing Lambda's bootstrap.
-        .executableTarget(
-            name: "processing-lambda",
-            dependencies: ["ProcessingHandler", "LambdaRuntime", "CGlibcCompat"],
-            swiftSettings: strictSettings
-        ),
         /// `ingest-lambda`: the ingest handler's bootstrap.
         .executableTarget(
             name: "ingest-lambda",
             dependencies: ["IngestHandler", "LambdaRuntime", "CGlibcCompat"],
+            swiftSettings: strictSettings
+        ),
+        /// The processing Lambda's bootstrap.
+        .executableTarget(
+            name: "processing-lambda",
+            dependencies: ["ProcessingHandler", "LambdaRuntime", "CGlibcCompat"],
             swiftSettings: strictSettings
         ),
         /// The dropbox Lambda's bootstrap.
@@ -200,6 +217,13 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["Primitives", "HTTPTransport", "LoopbackHTTP"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LocalStackTests",
+            dependencies: [
+                "LocalStack", "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "Parquet", "PipelineCore", "Primitives", "RuntimeAPIStandIn",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

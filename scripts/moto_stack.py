@@ -35,11 +35,42 @@ def serialise_dynamodb_writes() -> None:
         setattr(DynamoDBBackend, name, locked)
 
 
+def patch_canonical_query() -> None:
+    """Re-encodes each query value as SigV4's canonical form before moto recomputes the signature.
+
+    The web server hands moto a URL whose query is already percent-decoded (`prefix=in/`), and
+    botocore then signs that text as it stands; a client signs `prefix=in%2F`, as SigV4 requires.
+    Decoding and re-encoding every name and value (unreserved characters only) gives back exactly
+    what a correct client signed, so the check stays a real check.
+    """
+    from urllib.parse import quote, unquote, urlsplit, urlunsplit
+    import moto.core.authorization as authorization
+
+    original = authorization.ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def canonical(self, iam_request_cls, resource="*"):
+        parts = urlsplit(self.uri)
+        if parts.query:
+            pairs = []
+            for pair in parts.query.split("&"):
+                name, equals, value = pair.partition("=")
+                pairs.append(quote(unquote(name), safe="-_.~") + equals + quote(unquote(value), safe="-_.~"))
+            self.uri = urlunsplit(parts._replace(query="&".join(pairs)))
+        return original(self, iam_request_cls, resource)
+
+    authorization.ActionAuthenticatorMixin._authenticate_and_authorize_action = canonical
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0 picks a free one)")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--no-auth", action="store_true", help="switch signature checking off")
+    parser.add_argument(
+        "--canonical-query", action="store_true",
+        help="check signatures against the query as sent: moto's checker sees the URL after the web server "
+        "has decoded %%2F and friends, so it rejects a correctly signed `prefix=in%%2F` (boto3's too)",
+    )
     args = parser.parse_args()
 
     if not args.no_auth:
@@ -50,6 +81,9 @@ def main() -> int:
     import boto3  # noqa: E402
 
     serialise_dynamodb_writes()
+
+    if args.canonical_query and not args.no_auth:
+        patch_canonical_query()
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
