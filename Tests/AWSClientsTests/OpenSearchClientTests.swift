@@ -94,7 +94,7 @@ struct OpenSearchClientTests {
             faults: FaultSettings(requestErrorRate: 0.15, errorStatus: 503, itemRejectionRate: 0.3, seed: 2024))
         let operations = OpenSearchFixture.documents(2000, index: "storm")
         let indexer = BulkIndexer(
-            client: f.client, settings: OpenSearchFixture.settings(maxRequestBytes: 48 << 10, concurrency: 4, maxAttempts: 15))
+            client: f.client, settings: OpenSearchFixture.settings(maxRequestBytes: 48 << 10, concurrency: 4, maxAttempts: 30))
         let summary = try await indexer.run(operations)
         #expect(summary.succeeded == 2000)
         #expect(summary.failures.isEmpty)
