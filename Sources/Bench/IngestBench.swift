@@ -57,6 +57,7 @@ enum IngestBench {
     }
 
     static func run(_ options: BenchOptions) throws {
+        if ProcessInfo.processInfo.environment["BENCH_INGEST_ONLY"] == "parse" { return try runParseOnly() }
         let sizes = (ProcessInfo.processInfo.environment["BENCH_INGEST_MB"] ?? "8,32").split(separator: ",").compactMap { Int($0) }
         guard let first = sizes.first else { throw BenchError("BENCH_INGEST_MB needs sizes in MB") }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ingest-\(getpid())")
@@ -151,6 +152,18 @@ enum IngestBench {
         if parseRows.count == 2 {
             print("parse+encode: swift/python \(f(parseRows[1].1.seconds / parseRows[0].1.seconds))x")
         }
+    }
+
+    /// `BENCH_INGEST_ONLY=parse`: the parse-and-encode row alone, without moto or the stand-in
+    /// (for profiling).
+    static func runParseOnly() throws {
+        let parseMB = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_PARSE_MB"] ?? "") ?? 64
+        let data = generate(megabytes: parseMB)
+        let m = try S3DownloadBench.blocking { try await parseAndEncode(data) }
+        print(
+            "swift engine, discarding sink: \(m.records) records, \(m.bytes >> 20) MiB in "
+                + String(format: "%.2f s wall, %.2f s CPU: %.1f MB/s wall, %.1f MB per CPU-second, peak RSS %d MiB", m.seconds, m.cpuSeconds,
+                    Double(m.bytes) / 1e6 / m.seconds, Double(m.bytes) / 1e6 / m.cpuSeconds, m.maxRSSKiB / 1024))
     }
 
     static func singleChunk(_ data: [UInt8]) -> HTTPBodyStream {

@@ -87,12 +87,14 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
     package func run<Source: ByteChunkSource, Log: IngestErrorLog>(
         _ job: IngestJob, source: Source, errors: inout Log, shouldStop: () -> Bool = { false }
     ) async throws(IngestError) -> IngestRunResult {
+        let rules = RecordRules(dataset: job.dataset)
         var stream = RecordStream(
-            format: job.dataset.format, rules: RecordRules(dataset: job.dataset), options: job.options, start: job.start,
+            format: job.dataset.format, rules: rules, options: job.options, start: job.start,
             sourceOffset: job.sourceOffset, source: source)
         var result = IngestRunResult(next: job.start)
-        var namer = IndexNamer(template: job.index.template, dataset: job.dataset.name, keyParts: job.keyParts)
+        var namer = IndexNamer(template: job.index.template, dataset: job.dataset.name, keyParts: job.keyParts, rules: rules)
         var knownIndices: Set<String> = []
+        var lastIndex = ""
         let flattenNewlines: Bool
         if case .jsonDocument = job.dataset.format { flattenNewlines = true } else { flattenNewlines = false }
         let sink = self.sink
@@ -181,9 +183,12 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                                     reason: error.description, field: error.field))
                             continue
                         }
-                        if !knownIndices.contains(index) {
-                            try await sink.ensureIndex(index, settings: job.index)
-                            knownIndices.insert(index)
+                        if index != lastIndex {
+                            if !knownIndices.contains(index) {
+                                try await sink.ensureIndex(index, settings: job.index)
+                                knownIndices.insert(index)
+                            }
+                            lastIndex = index
                         }
                         let estimate = 40 + index.utf8.count + id.utf8.count + record.document.count
                         if !batch.isEmpty, batch.body.count + estimate > chunkBytes { try await submit() }
@@ -218,37 +223,5 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
             if body[i] == 0x0A || body[i] == 0x0D { body[i] = 0x20 }
             i += 1
         }
-    }
-}
-
-/// Renders index names, rendering again only when the template's field values change.
-struct IndexNamer {
-    let template: IndexNameTemplate
-    let dataset: String
-    let keyParts: [String: String]
-    let fields: [String]
-    private var lastKey: [UInt8] = []
-    private var lastName: String?
-
-    init(template: IndexNameTemplate, dataset: String, keyParts: [String: String]) {
-        self.template = template
-        self.dataset = dataset
-        self.keyParts = keyParts
-        self.fields = template.fields
-    }
-
-    mutating func name(for record: Record) throws(IndexNameTemplate.RenderError) -> String {
-        var key: [UInt8] = []
-        if !fields.isEmpty {
-            for field in fields {
-                if let value = record.fields[field] { key.append(contentsOf: value.raw) }
-                key.append(0xFF)
-            }
-        }
-        if let lastName, key == lastKey { return lastName }
-        let name = try template.render(dataset: dataset, keyParts: keyParts) { record.fields[$0]?.text }
-        lastKey = key
-        lastName = name
-        return name
     }
 }

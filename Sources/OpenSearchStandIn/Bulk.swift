@@ -152,7 +152,9 @@ extension StandInCore {
                 mapping: Mapping())
             touchedMeta.insert(name)
         }
-        var index = indices[name]!
+        // Taken out of `indices` while it changes, so `live` is uniquely referenced and a put
+        // does not copy every stored document.
+        var index = indices.removeValue(forKey: name)!
         defer { indices[name] = index }
         let existing = index.live[id]
         func shardFailure(_ type: String, _ reason: String, status: Int) -> OpenSearchFailure {

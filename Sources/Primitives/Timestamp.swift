@@ -165,7 +165,12 @@ package struct Timestamp: Sendable, Hashable, Comparable {
     /// Parses ISO 8601 / RFC 3339 date-times: `2015-08-30T12:36:00Z`, with an optional fraction
     /// and a `Z` or `±hh:mm` offset; also the basic form `20150830T123600Z`. `nil` when malformed.
     package init?(iso8601 text: some StringProtocol) {
-        var p = DigitParser(Array(text.utf8))
+        self.init(iso8601UTF8: Array(text.utf8)[...])
+    }
+
+    /// `init(iso8601:)` over UTF-8 bytes (a slice of a larger buffer), without copying them.
+    package init?(iso8601UTF8 bytes: ArraySlice<UInt8>) {
+        var p = DigitParser(bytes)
         guard let year = p.number(4) else { return nil }
         let extended = p.skip(UInt8(ascii: "-"))
         guard let month = p.number(2), (1...12).contains(month) else { return nil }
@@ -208,7 +213,12 @@ package struct Timestamp: Sendable, Hashable, Comparable {
 
     /// Parses a plain `yyyy-MM-dd` date as midnight UTC.
     package init?(isoDate text: some StringProtocol) {
-        var p = DigitParser(Array(text.utf8))
+        self.init(isoDateUTF8: Array(text.utf8)[...])
+    }
+
+    /// `init(isoDate:)` over UTF-8 bytes, without copying them.
+    package init?(isoDateUTF8 bytes: ArraySlice<UInt8>) {
+        var p = DigitParser(bytes)
         guard let year = p.number(4), p.skip(UInt8(ascii: "-")), let month = p.number(2), (1...12).contains(month),
             p.skip(UInt8(ascii: "-")), let day = p.number(2), (1...31).contains(day), p.atEnd
         else { return nil }
@@ -217,13 +227,16 @@ package struct Timestamp: Sendable, Hashable, Comparable {
 }
 
 private struct DigitParser {
-    let bytes: [UInt8]
-    var index = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    var atEnd: Bool { index == bytes.count }
-    func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+    let bytes: ArraySlice<UInt8>
+    var index: Int
+    init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        index = bytes.startIndex
+    }
+    var atEnd: Bool { index == bytes.endIndex }
+    func peek() -> UInt8? { index < bytes.endIndex ? bytes[index] : nil }
     mutating func advance() -> UInt8? {
-        guard index < bytes.count else { return nil }
+        guard index < bytes.endIndex else { return nil }
         defer { index += 1 }
         return bytes[index]
     }

@@ -1,18 +1,19 @@
 package import PipelineSettings
+import Primitives
 
 /// Renders a dataset's index name for each record, remembering the names it has made: records of
 /// one file mostly share a few index names, and rendering (date parsing, normalising) costs more
 /// than looking one up.
 ///
-/// The memo's key is the raw JSON text of the template's fields; for a `{field:year|month|day}`
-/// whose field the rules already check as a timestamp or date, a UTC value (`…Z` or a plain
-/// `yyyy-MM-dd`) is keyed by its date alone, so all records of one day share an entry.
+/// The memo's key is the raw JSON text of the template's fields, except for a `{field:year|month|day}`
+/// whose value is a timestamp or date string without escapes: that one is parsed in place (no
+/// copy) and keyed by its UTC day, the only thing the rendering reads from it, so every record of
+/// one day shares an entry whatever its time and offset. The name of the previous record is
+/// checked first.
 package struct IndexNamer: Sendable {
     private struct Field: Sendable {
         var name: String
         var datePart: Bool
-        /// The rules check this field as a timestamp or date, so its text is known to be valid.
-        var validated: Bool
     }
 
     package let template: IndexNameTemplate
@@ -22,18 +23,21 @@ package struct IndexNamer: Sendable {
     /// Names by a 64-bit hash of their key; the key itself is kept to rule out collisions.
     private var memo: [UInt64: (key: [UInt8], name: String)] = [:]
     private var key: [UInt8] = []
+    private var lastKey: [UInt8] = []
+    private var lastName: String?
 
     /// Entries kept before the memo starts afresh.
     package static let memoLimit = 4096
 
+    /// - Parameter rules: the dataset's rules (kept for callers; the memo no longer depends on
+    ///   which fields they check).
     package init(template: IndexNameTemplate, dataset: String, keyParts: [String: String], rules: RecordRules) {
         self.template = template
         self.dataset = dataset
         self.keyParts = keyParts
-        let checked = Set(rules.checks.filter { $0.type == .timestamp || $0.type == .date }.map(\.name))
         fields = template.segments.compactMap { segment in
             guard case .field(let name, let part) = segment else { return nil }
-            return Field(name: name, datePart: part != nil, validated: checked.contains(name))
+            return Field(name: name, datePart: part != nil)
         }
     }
 
@@ -47,24 +51,40 @@ package struct IndexNamer: Sendable {
                 continue
             }
             let raw = value.raw
-            if field.datePart, field.validated, value.kind == .string, raw.count >= 12,
-                raw[raw.startIndex + 5] == UInt8(ascii: "-"), raw[raw.startIndex + 8] == UInt8(ascii: "-"),
-                raw.count == 12 || raw[raw.endIndex - 2] | 0x20 == UInt8(ascii: "z")
-            {
+            if field.datePart, value.kind == .string, !value.hasEscapes, let day = Self.utcDay(raw.dropFirst().dropLast()) {
                 key.append(1)
-                key.append(contentsOf: raw[(raw.startIndex + 1)..<(raw.startIndex + 11)])
+                withUnsafeBytes(of: day.littleEndian) { key.append(contentsOf: $0) }
             } else {
                 key.append(2)
                 appendLength(raw.count)
                 key.append(contentsOf: raw)
             }
         }
+        if let lastName, key == lastKey { return lastName }
         let hash = fnv1a(key)
-        if let entry = memo[hash], entry.key == key { return entry.name }
-        let name = try template.render(dataset: dataset, keyParts: keyParts) { record.fields[$0]?.text }
-        if memo.count >= Self.memoLimit { memo.removeAll(keepingCapacity: true) }
-        memo[hash] = (key, name)
+        let name: String
+        if let entry = memo[hash], entry.key == key {
+            name = entry.name
+        } else {
+            name = try template.render(dataset: dataset, keyParts: keyParts) { record.fields[$0]?.text }
+            if memo.count >= Self.memoLimit { memo.removeAll(keepingCapacity: true) }
+            memo[hash] = (key, name)
+        }
+        lastKey.removeAll(keepingCapacity: true)
+        lastKey.append(contentsOf: key)
+        lastName = name
         return name
+    }
+
+    /// The day (since 1970-01-01, UTC) of a timestamp or date as `IndexNameTemplate.render` reads
+    /// it; nil when the text is neither.
+    @inline(__always)
+    static func utcDay(_ text: ArraySlice<UInt8>) -> Int64? {
+        guard let time = Timestamp(iso8601UTF8: text) ?? Timestamp(isoDateUTF8: text) else { return nil }
+        let nanos = time.nanosecondsSinceEpoch
+        let perDay: Int64 = 86_400_000_000_000
+        let day = nanos / perDay
+        return nanos % perDay < 0 ? day - 1 : day
     }
 
     /// FNV-1a, 64 bits: cheaper than `Hasher` byte by byte for these short keys.

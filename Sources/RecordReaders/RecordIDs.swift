@@ -64,25 +64,22 @@ package struct RecordIDMaker: Sendable, Hashable {
         switch scheme {
         case .generated(let prefix):
             return prefix + "-" + String(number)
+        case .fields(let names) where names.count == 1:
+            // The common case, without the list of parts: one readable value is the id as it is.
+            let part = try Self.part(of: record, field: names[0])
+            if !part.isEmpty, part.count <= Self.readableLimit, part.allSatisfy(Self.isReadable), !Self.isDots(part) {
+                return String(decoding: part, as: UTF8.self)
+            }
+            var hash = SHA256()
+            hash.update(Self.netstring(part))
+            return "h-" + Self.hex128(hash.finalize())
         case .fields(let names):
             var parts: [ArraySlice<UInt8>] = []
             parts.reserveCapacity(names.count)
             var readable = true
             var length = names.count - 1
             for name in names {
-                guard let value = record.fields[name], value.kind != .null else {
-                    throw RecordError(.missingField, "id field '\(name)' is missing or null", field: name)
-                }
-                let part: ArraySlice<UInt8>
-                switch value.kind {
-                case .string:
-                    part = value.hasEscapes ? Array((value.text ?? "").utf8)[...] : value.raw.dropFirst().dropLast()
-                case .number, .boolean:
-                    part = value.raw
-                default:
-                    throw RecordError(
-                        .wrongType, "id field '\(name)' is an \(value.kind.rawValue), not a scalar", field: name)
-                }
+                let part = try Self.part(of: record, field: name)
                 if readable { readable = !part.isEmpty && part.allSatisfy(Self.isReadable) }
                 length += part.count
                 parts.append(part)
@@ -94,12 +91,34 @@ package struct RecordIDMaker: Sendable, Hashable {
                     if k > 0 { out.append(UInt8(ascii: ":")) }
                     out.append(contentsOf: part)
                 }
-                if out != [0x2E], out != [0x2E, 0x2E] { return String(decoding: out, as: UTF8.self) }
+                if !Self.isDots(out[...]) { return String(decoding: out, as: UTF8.self) }
             }
             var hash = SHA256()
             for part in parts { hash.update(Self.netstring(part)) }
             return "h-" + Self.hex128(hash.finalize())
         }
+    }
+
+    /// One id field's value as id text.
+    /// - Throws: `RecordError` (`missingField`, `wrongType`).
+    @inline(__always)
+    static func part(of record: Record, field name: String) throws(RecordError) -> ArraySlice<UInt8> {
+        guard let value = record.fields[name], value.kind != .null else {
+            throw RecordError(.missingField, "id field '\(name)' is missing or null", field: name)
+        }
+        switch value.kind {
+        case .string:
+            return value.hasEscapes ? Array((value.text ?? "").utf8)[...] : value.raw.dropFirst().dropLast()
+        case .number, .boolean:
+            return value.raw
+        default:
+            throw RecordError(.wrongType, "id field '\(name)' is an \(value.kind.rawValue), not a scalar", field: name)
+        }
+    }
+
+    /// `.` and `..` are not valid ids (they name paths), so they are hashed.
+    static func isDots(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.elementsEqual([0x2E]) || bytes.elementsEqual([0x2E, 0x2E])
     }
 
     @inline(__always)

@@ -79,10 +79,14 @@ package struct RecordRules: Sendable, Hashable {
         case .object: return value.kind == .object
         case .array: return value.kind == .array
         case .timestamp:
-            guard value.kind == .string, let text = value.text else { return false }
+            guard value.kind == .string else { return false }
+            if !value.hasEscapes { return Timestamp(iso8601UTF8: value.raw.dropFirst().dropLast()) != nil }
+            guard let text = value.text else { return false }
             return Timestamp(iso8601: text) != nil
         case .date:
-            guard value.kind == .string, value.raw.count == 12, let text = value.text else { return false }
+            guard value.kind == .string, value.raw.count == 12 else { return false }
+            if !value.hasEscapes { return Timestamp(isoDateUTF8: value.raw.dropFirst().dropLast()) != nil }
+            guard let text = value.text else { return false }
             return Timestamp(isoDate: text) != nil
         }
     }

@@ -324,6 +324,13 @@ package struct BulkIndexer: Sendable {
                 return summary
             }
 
+            if let count = BulkAnswerScanner.successCount(response.body), count == pending.count {
+                // `"errors":false` and every item 2xx: nothing to retry or report, so the items
+                // are counted, not parsed into trees.
+                summary.succeeded += count
+                pending = []
+                continue
+            }
             let results = try Self.parseItems(response.body, expected: pending)
             var retry: [EncodedAction] = []
             for (item, result) in zip(pending, results) {
@@ -365,5 +372,138 @@ package struct BulkIndexer: Sendable {
                     errorReason: error?["reason"]?.stringValue ?? error?.stringValue, attempts: sent.attempts))
         }
         return results
+    }
+}
+
+/// A lean pass over a bulk answer for the usual case, everything indexed: reads `errors` and counts
+/// `items`, checking each item's `status`, without building `JSON` values. Anything else (errors,
+/// an item that is not 2xx, `items` before `errors`, malformed text) answers nil, and the full
+/// parser takes over and reports what is wrong.
+enum BulkAnswerScanner {
+    static func successCount(_ body: [UInt8]) -> Int? {
+        body.withUnsafeBufferPointer { buffer in
+            var scanner = Scanner(bytes: buffer)
+            return scanner.topLevel()
+        }
+    }
+
+    private struct Scanner {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var i = 0
+
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+        mutating func skipSpace() {
+            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+        }
+
+        mutating func take(_ byte: UInt8) -> Bool {
+            skipSpace()
+            guard i < bytes.count, bytes[i] == byte else { return false }
+            i += 1
+            return true
+        }
+
+        /// A string's bytes between its quotes (escapes left as they are); nil when not a string.
+        mutating func string() -> UnsafeBufferPointer<UInt8>? {
+            guard take(UInt8(ascii: "\"")) else { return nil }
+            let start = i
+            while i < bytes.count {
+                switch bytes[i] {
+                case UInt8(ascii: "\""):
+                    i += 1
+                    return UnsafeBufferPointer(rebasing: bytes[start..<(i - 1)])
+                case UInt8(ascii: "\\"): i += 2
+                default: i += 1
+                }
+            }
+            return nil
+        }
+
+        func equals(_ text: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+            text.count == literal.utf8CodeUnitCount && (0..<text.count).allSatisfy { text[$0] == literal.utf8Start[$0] }
+        }
+
+        mutating func literal(_ literal: StaticString) -> Bool {
+            skipSpace()
+            let count = literal.utf8CodeUnitCount
+            guard i + count <= bytes.count, (0..<count).allSatisfy({ bytes[i + $0] == literal.utf8Start[$0] }) else { return false }
+            i += count
+            return true
+        }
+
+        /// Skips one value of any kind; nil when the text is not well formed. In an item's action
+        /// object (`depth` 2) a `status` outside 2xx stops the scan.
+        mutating func skipValue(depth: Int) -> Bool {
+            skipSpace()
+            guard i < bytes.count, depth < 64 else { return false }
+            switch bytes[i] {
+            case UInt8(ascii: "{"):
+                i += 1
+                if take(UInt8(ascii: "}")) { return true }
+                repeat {
+                    guard let key = string(), take(UInt8(ascii: ":")) else { return false }
+                    if depth == 2, equals(key, "status") {
+                        skipSpace()
+                        let start = i
+                        guard skipValue(depth: depth + 1), i - start == 3, bytes[start] == UInt8(ascii: "2") else { return false }
+                    } else {
+                        guard skipValue(depth: depth + 1) else { return false }
+                    }
+                } while take(UInt8(ascii: ","))
+                return take(UInt8(ascii: "}"))
+            case UInt8(ascii: "["):
+                i += 1
+                if take(UInt8(ascii: "]")) { return true }
+                repeat {
+                    guard skipValue(depth: depth + 1) else { return false }
+                } while take(UInt8(ascii: ","))
+                return take(UInt8(ascii: "]"))
+            case UInt8(ascii: "\""):
+                return string() != nil
+            case UInt8(ascii: "t"): return literal("true")
+            case UInt8(ascii: "f"): return literal("false")
+            case UInt8(ascii: "n"): return literal("null")
+            default:
+                let start = i
+                while i < bytes.count, (bytes[i] >= UInt8(ascii: "0") && bytes[i] <= UInt8(ascii: "9")) || bytes[i] == UInt8(ascii: "-")
+                    || bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: ".") || bytes[i] | 0x20 == UInt8(ascii: "e")
+                {
+                    i += 1
+                }
+                return i > start
+            }
+        }
+
+        /// The item count when `errors` is false (and comes before `items`) and every item is 2xx.
+        mutating func topLevel() -> Int? {
+            guard take(UInt8(ascii: "{")) else { return nil }
+            var noErrors = false
+            var count: Int?
+            repeat {
+                guard let key = string(), take(UInt8(ascii: ":")) else { return nil }
+                if equals(key, "errors") {
+                    guard literal("false") else { return nil }
+                    noErrors = true
+                } else if equals(key, "items") {
+                    guard noErrors, take(UInt8(ascii: "[")) else { return nil }
+                    var items = 0
+                    if !take(UInt8(ascii: "]")) {
+                        repeat {
+                            guard skipValue(depth: 1) else { return nil }
+                            items += 1
+                        } while take(UInt8(ascii: ","))
+                        guard take(UInt8(ascii: "]")) else { return nil }
+                    }
+                    count = items
+                } else {
+                    guard skipValue(depth: 1) else { return nil }
+                }
+            } while take(UInt8(ascii: ","))
+            guard take(UInt8(ascii: "}")) else { return nil }
+            skipSpace()
+            guard i == bytes.count, noErrors else { return nil }
+            return count
+        }
     }
 }
