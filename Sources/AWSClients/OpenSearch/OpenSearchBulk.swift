@@ -379,8 +379,8 @@ package struct BulkIndexer: Sendable {
 /// `items`, checking each item's `status`, without building `JSON` values. Anything else (errors,
 /// an item that is not 2xx, `items` before `errors`, malformed text) answers nil, and the full
 /// parser takes over and reports what is wrong.
-enum BulkAnswerScanner {
-    static func successCount(_ body: [UInt8]) -> Int? {
+package enum BulkAnswerScanner {
+    package static func successCount(_ body: [UInt8]) -> Int? {
         body.withUnsafeBufferPointer { buffer in
             var scanner = Scanner(bytes: buffer)
             return scanner.topLevel()
