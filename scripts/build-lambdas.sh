@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Builds the Lambda bootstraps in release with the static Swift standard library and copies each
-# to OUT_DIR/<product>/bootstrap. The Dockerfile's build stage runs this script; so does CI
-# (scripts/check-binaries.sh), which then checks what it built.
+# Builds the Lambda bootstraps in release and copies each to OUT_DIR/<product>/bootstrap. The
+# Dockerfile's build stage runs this script; so does CI (scripts/check-binaries.sh), which then
+# checks what it built.
 #
 #   scripts/build-lambdas.sh [OUT_DIR]          (default: out/lambdas)
+#
+# Everything but glibc is linked statically, so a bootstrap starts without the dynamic loader
+# resolving ~35 libraries (Debian's libcurl alone drags in gnutls, krb5, ldap, ...): the Swift
+# standard library (--static-swift-stdlib), a minimal libcurl, OpenSSL, zlib and libstdc++ (from
+# scripts/build-deps.sh, which builds libcurl once into .build-deps/ and prints the pkg-config
+# path that makes `-lcurl -lssl -lcrypto -lz -lstdc++` resolve to static archives), and libgcc's
+# unwinder (-static-libgcc). Debug and test builds are untouched: they use the system libcurl.
 #
 # The products are the package's executable products among LAMBDA_PRODUCTS (the three handlers
 # and probe-lambda, which has the handlers' set-up); those the package does not declare yet are
 # named and skipped. It fails if none is declared, and with REQUIRE_HANDLERS=1 (the Dockerfile
 # sets it) if any of the three handlers is missing. SCRATCH is the build directory
 # (default .build-release, which check-binaries.sh shares so nothing is built twice).
+# ALSO_BUILD names more products to build the same way without copying them (check-binaries.sh
+# checks awssign so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
@@ -48,9 +57,15 @@ if [ "${REQUIRE_HANDLERS:-0}" = 1 ]; then
     done
 fi
 
-for p in "${products[@]}"; do
-    echo "build-lambdas: building $p (release, static Swift stdlib)"
-    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product "$p"
+deps=$(bash scripts/build-deps.sh --print)
+PKG_CONFIG_PATH=$(sed -n 's/^PKG_CONFIG_PATH=//p' <<< "$deps")
+[ -n "$PKG_CONFIG_PATH" ] || { echo "build-lambdas: scripts/build-deps.sh printed no PKG_CONFIG_PATH" >&2; exit 1; }
+export PKG_CONFIG_PATH
+STATIC_FLAGS=(--static-swift-stdlib -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
+read -r -a also <<< "${ALSO_BUILD:-}"
+for p in "${products[@]}" "${also[@]}"; do
+    echo "build-lambdas: building $p (release; static: Swift stdlib, libcurl, OpenSSL, zlib, libstdc++, libgcc)"
+    swift build -c release "${STATIC_FLAGS[@]}" --scratch-path "$SCRATCH" --product "$p"
 done
 
 bin_dir=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)

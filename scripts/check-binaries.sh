@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the deployable binaries in release with the static Swift standard library, with the same
+# Builds the deployable binaries in release, everything but glibc linked statically, with the same
 # script the Dockerfile's build stage runs (scripts/build-lambdas.sh), and checks them:
 #  - none links libFoundation*.so or ICU (nor the Swift runtime dynamically);
+#  - each needs only glibc's shared libraries (libc, libm, ld-linux...): libcurl, OpenSSL, zlib,
+#    libstdc++ and libgcc are linked in;
 #  - the highest GLIBC_ symbol version is at most 2.34 (Lambda's provided.al2023);
 #  - every shared library a Lambda bootstrap needs (objdump NEEDED) maps, through the table
 #    below, to an Amazon Linux 2023 package that its final stage in docker/Dockerfile installs
@@ -21,24 +23,20 @@ read -r -a OTHER_PRODUCTS <<< "${OTHER_PRODUCTS:-awssign}"
 # The stage whose packages a bootstrap without a stage of its own (probe-lambda) is checked against.
 RUNTIME_STAGE="lambda-runtime"
 
-# Shared library (soname) -> the Amazon Linux 2023 package that provides it.
+# Shared library (soname) -> the Amazon Linux 2023 package that provides it. Only glibc's: any
+# other library a binary needs is a failure of the static link (scripts/build-lambdas.sh).
 declare -A PACKAGE_OF=(
     [libc.so.6]=glibc [libm.so.6]=glibc [libpthread.so.0]=glibc [libdl.so.2]=glibc
     [librt.so.1]=glibc [libutil.so.1]=glibc
     [ld-linux-x86-64.so.2]=glibc [ld-linux-aarch64.so.1]=glibc
-    [libgcc_s.so.1]=libgcc
-    [libstdc++.so.6]=libstdc++
-    [libcurl.so.4]=libcurl-minimal
-    [libcrypto.so.3]=openssl-libs [libssl.so.3]=openssl-libs
-    [libz.so.1]=zlib
 )
+# What a bootstrap needs at run time besides shared libraries: the CA bundle that
+# CurlTransport.locateCABundle finds (/etc/pki/tls/certs/ca-bundle.crt on Amazon Linux).
+RUNTIME_FILES_PACKAGES="ca-certificates"
 # What public.ecr.aws/lambda/provided:al2023 has without installing anything.
 BASE_IMAGE_PACKAGES="glibc"
 
-bash scripts/build-lambdas.sh "$OUT_DIR"
-for p in "${OTHER_PRODUCTS[@]}"; do
-    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product "$p"
-done
+ALSO_BUILD="${OTHER_PRODUCTS[*]}" bash scripts/build-lambdas.sh "$OUT_DIR"
 bin_dir=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
 
 # "stage parent package..." for each stage of the Dockerfile: the packages its `dnf install`
@@ -84,10 +82,14 @@ status=0
 fail() { echo "check-binaries: $*" >&2; status=1; }
 
 check_common() { # binary-name file
-    local p="$1" file="$2" glibc
+    local p="$1" file="$2" glibc lib
     if ldd "$file" | grep -q -E 'libFoundation|libicu|lib_FoundationICU|libswiftCore'; then
         fail "$p links Foundation, ICU or the Swift runtime dynamically"
     fi
+    for lib in $(objdump -p "$file" | awk '/NEEDED/ {print $2}'); do
+        [ "${PACKAGE_OF[$lib]:-}" = glibc ] \
+            || fail "$p needs $lib: release binaries link everything but glibc statically (scripts/build-lambdas.sh)"
+    done
     glibc=$(objdump -T "$file" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
     if [ "$(printf '%s\n%s\n' "$glibc" "$MAX_GLIBC" | sort -V | tail -1)" != "$MAX_GLIBC" ]; then
         fail "$p needs GLIBC_$glibc, above $MAX_GLIBC (Lambda provided.al2023):"
@@ -116,6 +118,10 @@ check_image() { # product bootstrap
         return
     fi
     installed="$installed $BASE_IMAGE_PACKAGES"
+    for pkg in $RUNTIME_FILES_PACKAGES; do
+        grep -qxF -- "$pkg" <<< "$(tr ' ' '\n' <<< "$installed")" \
+            || fail "$p needs the package $pkg at run time, which stage $stage of $DOCKERFILE does not install"
+    done
     for lib in $(objdump -p "$file" | awk '/NEEDED/ {print $2}'); do
         pkg="${PACKAGE_OF[$lib]:-}"
         if [ -z "$pkg" ]; then
@@ -135,5 +141,5 @@ done
 for p in "${OTHER_PRODUCTS[@]}"; do
     check_common "$p" "$bin_dir/$p"
 done
-[ $status -eq 0 ] && echo "check-binaries: all binaries pass (glibc <= $MAX_GLIBC, no Foundation/ICU, every NEEDED library installed by its image stage)"
+[ $status -eq 0 ] && echo "check-binaries: all binaries pass (glibc <= $MAX_GLIBC, only glibc's shared libraries, no Foundation/ICU, every NEEDED library and the CA bundle installed by its image stage)"
 exit $status
