@@ -12,6 +12,9 @@
 # path that makes `-lcurl -lssl -lcrypto -lz -lstdc++` resolve to static archives), and libgcc's
 # unwinder (-static-libgcc). Debug and test builds are untouched: they use the system libcurl.
 #
+# Each bootstrap is stripped; its symbols and debug information stay in
+# OUT_DIR/<product>/bootstrap.debug.
+#
 # The products are the package's executable products among LAMBDA_PRODUCTS (the three handlers
 # and probe-lambda, which has the handlers' set-up); those the package does not declare yet are
 # named and skipped. It fails if none is declared, and with REQUIRE_HANDLERS=1 (the Dockerfile
@@ -61,7 +64,9 @@ deps=$(bash scripts/build-deps.sh --print)
 PKG_CONFIG_PATH=$(sed -n 's/^PKG_CONFIG_PATH=//p' <<< "$deps")
 [ -n "$PKG_CONFIG_PATH" ] || { echo "build-lambdas: scripts/build-deps.sh printed no PKG_CONFIG_PATH" >&2; exit 1; }
 export PKG_CONFIG_PATH
-STATIC_FLAGS=(--static-swift-stdlib -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
+# --disable-local-rpath: no RUNPATH $ORIGIN, which would make the loader probe ~20 absent paths
+# beside the bootstrap for libc and libm on every start.
+STATIC_FLAGS=(--static-swift-stdlib -Xswiftc -Xclang-linker -Xswiftc -static-libgcc --disable-local-rpath)
 read -r -a also <<< "${ALSO_BUILD:-}"
 for p in "${products[@]}" "${also[@]}"; do
     echo "build-lambdas: building $p (release; static: Swift stdlib, libcurl, OpenSSL, zlib, libstdc++, libgcc)"
@@ -70,8 +75,14 @@ done
 
 bin_dir=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
 for p in "${WANTED[@]}"; do rm -rf "${OUT_DIR:?}/$p"; done   # no stale bootstrap survives
+# Stripped (about 40% smaller; the image is what Lambda fetches on a cold start), with the symbols
+# and debug information kept beside it in bootstrap.debug (gdb and addr2line find it through the
+# .gnu_debuglink section). Sections the Swift runtime reads are allocated and stay.
 for p in "${products[@]}"; do
     mkdir -p "$OUT_DIR/$p"
-    install -m 0755 "$bin_dir/$p" "$OUT_DIR/$p/bootstrap"
-    echo "build-lambdas: $OUT_DIR/$p/bootstrap"
+    objcopy --only-keep-debug "$bin_dir/$p" "$OUT_DIR/$p/bootstrap.debug"
+    strip --strip-all -o "$OUT_DIR/$p/bootstrap" "$bin_dir/$p"
+    (cd "$OUT_DIR/$p" && objcopy --add-gnu-debuglink=bootstrap.debug bootstrap)
+    chmod 0755 "$OUT_DIR/$p/bootstrap"
+    echo "build-lambdas: $OUT_DIR/$p/bootstrap ($(stat -c %s "$OUT_DIR/$p/bootstrap") bytes; symbols in bootstrap.debug)"
 done

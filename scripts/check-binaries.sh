@@ -8,6 +8,9 @@
 #  - every shared library a Lambda bootstrap needs (objdump NEEDED) maps, through the table
 #    below, to an Amazon Linux 2023 package that its final stage in docker/Dockerfile installs
 #    (or that the base image has), and that stage copies the bootstrap from the build stage;
+#  - the release libcurl verifies TLS: the release awssign completes a request to a loopback
+#    HTTPS server (python3's ssl, a fresh self-signed certificate) with that certificate as
+#    SSL_CERT_FILE, and fails with TLSFailure with another bundle or a missing one;
 #  - prints each binary's size, highest glibc version and the shared libraries it needs.
 # No Docker engine is needed: the Dockerfile is read, not run.
 set -euo pipefail
@@ -30,9 +33,11 @@ declare -A PACKAGE_OF=(
     [librt.so.1]=glibc [libutil.so.1]=glibc
     [ld-linux-x86-64.so.2]=glibc [ld-linux-aarch64.so.1]=glibc
 )
-# What a bootstrap needs at run time besides shared libraries: the CA bundle that
-# CurlTransport.locateCABundle finds (/etc/pki/tls/certs/ca-bundle.crt on Amazon Linux).
-RUNTIME_FILES_PACKAGES="ca-certificates"
+# What a bootstrap needs at run time besides its NEEDED libraries: the CA bundle that
+# CurlTransport.locateCABundle finds (/etc/pki/tls/certs/ca-bundle.crt on Amazon Linux), and
+# libgcc_s.so.1, which glibc dlopens itself when the main thread calls pthread_exit (Swift's async
+# main does, in dispatch_main) and aborts without.
+RUNTIME_FILES_PACKAGES="ca-certificates libgcc"
 # What public.ecr.aws/lambda/provided:al2023 has without installing anything.
 BASE_IMAGE_PACKAGES="glibc"
 
@@ -132,6 +137,51 @@ check_image() { # product bootstrap
     done
 }
 
+# The release binaries' libcurl is the static one scripts/build-deps.sh builds, which the tests
+# (debug builds, system libcurl) never run: check with the release awssign that it speaks TLS,
+# verifies the peer against the bundle CurlTransport finds (SSL_CERT_FILE here), and fails closed
+# with a bundle that does not trust the server or with none at all.
+check_tls() {
+    local work port awssign="$bin_dir/awssign" out
+    work=$(mktemp -d)
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+    python3 -c '
+import http.server, ssl, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "8"); self.end_headers(); self.wfile.write(b"verified")
+    def log_message(self, *args): pass
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, *args): pass
+server = Server(("127.0.0.1", 0), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); context.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True); server.serve_forever()
+' "$work/cert.pem" "$work/key.pem" > "$work/port" &
+    local server=$!
+    for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+    port=$(cat "$work/port")
+    tls_get() { # SSL_CERT_FILE value
+        env SSL_CERT_FILE="$1" AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=example AWS_REGION=eu-west-2 \
+            "$awssign" --service s3 "https://127.0.0.1:$port/probe" 2>&1
+    }
+    if ! out=$(tls_get "$work/cert.pem") || ! grep -q verified <<< "$out"; then
+        fail "release awssign did not complete a verified TLS request with SSL_CERT_FILE set: $out"
+    fi
+    for bundle in /etc/ssl/certs/ca-certificates.crt "$work/absent.pem"; do
+        [ "$bundle" = "$work/absent.pem" ] || [ -f "$bundle" ] || continue
+        if out=$(tls_get "$bundle") || ! grep -q TLSFailure <<< "$out"; then
+            fail "release awssign accepted a self-signed server with SSL_CERT_FILE=$bundle: $out"
+        fi
+    done
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    rm -rf "$work"
+    [ $status -eq 0 ] && echo "check-binaries: release TLS verifies (trusted bundle: ok; untrusted or missing bundle: TLSFailure)"
+}
+if [[ " ${OTHER_PRODUCTS[*]} " == *" awssign "* ]]; then check_tls; fi
+
 printf '%-18s %10s  %-8s %s\n' binary bytes glibc "shared libraries (NEEDED)"
 for dir in "$OUT_DIR"/*/; do
     p=$(basename "$dir")
@@ -141,5 +191,5 @@ done
 for p in "${OTHER_PRODUCTS[@]}"; do
     check_common "$p" "$bin_dir/$p"
 done
-[ $status -eq 0 ] && echo "check-binaries: all binaries pass (glibc <= $MAX_GLIBC, only glibc's shared libraries, no Foundation/ICU, every NEEDED library and the CA bundle installed by its image stage)"
+[ $status -eq 0 ] && echo "check-binaries: all binaries pass (glibc <= $MAX_GLIBC, only glibc's shared libraries, no Foundation/ICU, every NEEDED library, the CA bundle and libgcc_s installed by its image stage)"
 exit $status
