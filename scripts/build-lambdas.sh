@@ -67,6 +67,10 @@ export PKG_CONFIG_PATH
 # --disable-local-rpath: no RUNPATH $ORIGIN, which would make the loader probe ~20 absent paths
 # beside the bootstrap for libc and libm on every start.
 STATIC_FLAGS=(--static-swift-stdlib -Xswiftc -Xclang-linker -Xswiftc -static-libgcc --disable-local-rpath)
+# LAMBDA_PIE=0 links a position-dependent executable: ~45,000 fewer relocations and half the page
+# faults at start (measured: 3.7 -> 3.0 ms CPU to the first GET /next), at the price of a fixed
+# address for the bootstrap's own code (no ASLR for it). The default keeps PIE.
+if [ "${LAMBDA_PIE:-1}" = 0 ]; then STATIC_FLAGS+=(-Xswiftc -Xclang-linker -Xswiftc -no-pie); fi
 read -r -a also <<< "${ALSO_BUILD:-}"
 for p in "${products[@]}" "${also[@]}"; do
     echo "build-lambdas: building $p (release; static: Swift stdlib, libcurl, OpenSSL, zlib, libstdc++, libgcc)"
