@@ -336,6 +336,13 @@ link_dir() {
     pc zlib "-lz" ""
 }
 
+# A C toolchain and make (the Swift toolchain needs the first anyway).
+if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
+    case "$(os_family)" in
+        debian) $SUDO apt-get install -y -qq make gcc >/dev/null ;;
+        rpm) $SUDO dnf install -y -q make gcc ;;
+    esac
+fi
 build_openssl
 build_curl
 link_dir
