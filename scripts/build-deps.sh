@@ -66,10 +66,13 @@ stamp_of() { # name version options...
 
 # Debian/Ubuntu: makes sure apt knows the source package, adding deb-src entries that mirror the
 # deb entries (same URIs, suites, components and Signed-By) of the repositories that ship it.
-ensure_deb_src() { # source-package binary-package
-    local src="$1" bin="$2"
-    if apt-cache showsrc "$src" 2>/dev/null | grep -q "^Package: $src\$"; then return; fi
-    log "apt knows no $src source package: adding deb-src entries"
+has_deb_src() { # source-package version
+    apt-cache showsrc "$1" 2>/dev/null | awk -v v="$2" '$1 == "Version:" && $2 == v {found = 1} END {exit !found}'
+}
+ensure_deb_src() { # source-package binary-package version
+    local src="$1" bin="$2" version="$3"
+    if has_deb_src "$src" "$version"; then return; fi
+    log "apt knows no $src $version source package: adding deb-src entries"
     local origins file="/etc/apt/sources.list.d/pipeline-deps-src.sources"
     # "URI suite/component" of each repository apt-cache policy lists for the binary package.
     origins=$(apt-cache policy "$bin" | awk '$2 ~ /^[a-z]+:\/\// && $NF == "Packages" {print $2, $3}' | sort -u)
@@ -132,12 +135,12 @@ for stanza in stanzas:
         out.append("\n".join(entry))
 if not out:
     sys.exit("no apt source entry matches the repositories that ship the package")
-print("# Added by scripts/build-deps.sh: the source packages of the repositories above.")
+print("# Added by scripts/build-deps.sh: deb-src twins of the deb entries that ship the package.")
 print("\n\n".join(out))
 PY
     $SUDO install -m 0644 "$DEPS_DIR/deb-src.sources" "$file"
     $SUDO apt-get update -qq
-    apt-cache showsrc "$src" 2>/dev/null | grep -q "^Package: $src\$" || die "apt still knows no $src source package"
+    has_deb_src "$src" "$version" || die "apt still knows no $src $version source package (see $file)"
 }
 
 # Prints the version the source tree will have (the version of the installed or candidate binary
@@ -146,7 +149,7 @@ source_version() { # source-package binary-package
     local src="$1" bin="$2" version
     case "$(os_family)" in
         debian)
-            version=$(dpkg-query -W -f '${Version}' "$bin" 2>/dev/null || true)
+            version=$(dpkg-query -W -f '${source:Version}' "$bin" 2>/dev/null || true)
             [ -n "$version" ] || version=$(apt-cache policy "$bin" | awk '/Candidate:/ {print $2}')
             ;;
         rpm)
@@ -167,7 +170,7 @@ fetch_source() { # source-package binary-package version dest
     mkdir -p "$work"
     case "$(os_family)" in
         debian)
-            ensure_deb_src "$src" "$bin"
+            ensure_deb_src "$src" "$bin" "$version"
             command -v dpkg-source >/dev/null 2>&1 || { $SUDO apt-get install -y -qq dpkg-dev >/dev/null; }
             log "fetching $src $version (apt-get source: hashes from the signed Sources index)"
             # apt fails if a downloaded file's size or hash differs from the signed index.
