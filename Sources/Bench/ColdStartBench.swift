@@ -9,6 +9,12 @@ import RuntimeAPIStandIn
 /// (an SQS event carrying one S3 notification), the round trip of each of ~1000 warm trivial
 /// invocations, and peak RSS (`VmHWM` of the child). Medians over the runs.
 ///
+/// CPU time too, which a shared machine disturbs far less than wall time: the child's CPU clock
+/// (`clock_getcpuclockid`, every thread, nanoseconds) when its first `GET /next` has arrived
+/// (the child is then blocked waiting for the answer), after the first invocation, and across the
+/// warm invocations; and this process's own CPU across them (the Runtime API stand-in's side of
+/// each round trip).
+///
 /// Settings (environment, since the shared options stay as they are): `COLDSTART_PROBE` (path of
 /// the bootstrap; default `probe-lambda` next to this binary), `COLDSTART_RUNS` (default 5),
 /// `COLDSTART_WARM` (warm invocations per run, default 1000). `--swift-only` skips Python.
@@ -19,8 +25,12 @@ enum ColdStartBench {
 
     struct Sample {
         var coldStartMs: Double
+        var coldStartCPUMs: Double
         var firstInvocationMs: Double
+        var firstInvocationCPUMs: Double
         var warmMs: Double
+        var warmCPUMs: Double
+        var warmStandInCPUMs: Double
         var peakRSSMB: Double
     }
 
@@ -58,15 +68,19 @@ enum ColdStartBench {
                         directory: scripts, warm: warm, name: "awslambdaric"))
             }
         }
-        print("Lambda cold start under a loopback Runtime API: median of \(runs) runs, \(warm) warm invocations each")
+        print(
+            "Lambda cold start under a loopback Runtime API: median of \(runs) runs, \(warm) warm invocations each"
+                + " (load average \(loadAverage()))")
         print("swift: \(probe)")
         if !python.isEmpty { print("python: python3 -m awslambdaric coldstart_handler.handler (boto3 s3/sqs/dynamodb clients at import)") }
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         func format(_ value: Double) -> String { value >= 100 ? String(Int(value.rounded())) : String(Double(Int(value * 1000)) / 1000) }
         print(pad("metric", 36) + pad("swift", 12) + pad("python", 12) + "ratio")
         let rows: [(String, KeyPath<Sample, Double>)] = [
-            ("exec → first GET /next (ms)", \.coldStartMs), ("first invocation (ms)", \.firstInvocationMs),
-            ("warm round trip (ms/invocation)", \.warmMs), ("peak RSS (MB)", \.peakRSSMB),
+            ("exec → first GET /next (ms)", \.coldStartMs), ("  CPU to first GET /next (ms)", \.coldStartCPUMs),
+            ("first invocation (ms)", \.firstInvocationMs), ("  CPU of the first invocation (ms)", \.firstInvocationCPUMs),
+            ("warm round trip (ms/invocation)", \.warmMs), ("  CPU, the runtime (ms/invocation)", \.warmCPUMs),
+            ("  CPU, the stand-in (ms/invocation)", \.warmStandInCPUMs), ("peak RSS (MB)", \.peakRSSMB),
         ]
         for (title, path) in rows {
             let ours = median(swift.map { $0[keyPath: path] })
@@ -108,32 +122,67 @@ enum ColdStartBench {
             throw BenchError("\(name) never asked for an invocation (exit status \(process.isRunning ? "running" : "\(process.terminationStatus)"))")
         }
         let coldStart = start.duration(to: firstNext)
+        // The child now waits for the answer to its GET /next, so its CPU clock stands still.
+        let pid = process.processIdentifier
+        let coldCPU = try cpuMilliseconds(of: pid, name)
 
         let firstSent = ContinuousClock.now
         let firstId = standIn.enqueue(payload: firstEvent)
         guard let firstResult = standIn.waitForResult(firstId, timeout: .seconds(30)) else { throw BenchError("\(name): first invocation timed out") }
         let firstLatency = firstSent.duration(to: .now)
         try check(firstResult, name)
+        // The result has been posted; wait for the next GET /next so the child is idle again.
+        guard standIn.waitForNextRequests(2, timeout: .seconds(30)) else { throw BenchError("\(name) did not ask for a second invocation") }
+        let afterFirstCPU = try cpuMilliseconds(of: pid, name)
 
         let warmStart = ContinuousClock.now
+        let ownStart = ownCPUMilliseconds()
         for _ in 0..<warm {
             let id = standIn.enqueue(payload: trivialEvent)
             guard let result = standIn.waitForResult(id, timeout: .seconds(30)) else { throw BenchError("\(name): warm invocation timed out") }
             try check(result, name)
         }
+        guard standIn.waitForNextRequests(2 + warm, timeout: .seconds(30)) else { throw BenchError("\(name) stopped asking for invocations") }
         let warmTotal = warmStart.duration(to: .now)
-        let peak = peakRSSKilobytes(process.processIdentifier)
-        kill(process.processIdentifier, SIGTERM)
+        let ownWarm = ownCPUMilliseconds() - ownStart
+        let warmCPU = try cpuMilliseconds(of: pid, name) - afterFirstCPU
+        let peak = peakRSSKilobytes(pid)
+        kill(pid, SIGTERM)
         process.waitUntilExit()
+        let count = Double(max(warm, 1))
         return Sample(
-            coldStartMs: milliseconds(coldStart), firstInvocationMs: milliseconds(firstLatency),
-            warmMs: milliseconds(warmTotal) / Double(max(warm, 1)), peakRSSMB: Double(peak) / 1024)
+            coldStartMs: milliseconds(coldStart), coldStartCPUMs: coldCPU, firstInvocationMs: milliseconds(firstLatency),
+            firstInvocationCPUMs: afterFirstCPU - coldCPU, warmMs: milliseconds(warmTotal) / count, warmCPUMs: warmCPU / count,
+            warmStandInCPUMs: ownWarm / count, peakRSSMB: Double(peak) / 1024)
     }
 
     static func check(_ result: RuntimeAPIStandIn.InvocationResult, _ name: String) throws {
         guard let text = result.responseText, text.replacingOccurrences(of: " ", with: "") == expectedResponse else {
             throw BenchError("\(name) answered \(result) instead of \(expectedResponse)")
         }
+    }
+
+    /// CPU time `pid` has used so far, all its threads (those that have ended too), in ms.
+    static func cpuMilliseconds(of pid: pid_t, _ name: String) throws -> Double {
+        var clock = clockid_t()
+        var time = timespec()
+        guard clock_getcpuclockid(pid, &clock) == 0, clock_gettime(clock, &time) == 0 else {
+            throw BenchError("cannot read the CPU clock of \(name) (pid \(pid))")
+        }
+        return Double(time.tv_sec) * 1000 + Double(time.tv_nsec) / 1e6
+    }
+
+    /// CPU time this process has used so far, in ms.
+    static func ownCPUMilliseconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) * 1000 + Double(time.tv_nsec) / 1e6
+    }
+
+    /// The 1-, 5- and 15-minute load averages, as /proc/loadavg has them.
+    static func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     /// `VmHWM` of `pid` in kB (0 when unreadable).

@@ -1,4 +1,5 @@
 import CCurl
+package import Primitives
 
 /// The production `HTTPTransport`: libcurl's multi interface driven by one dedicated thread.
 ///
@@ -20,7 +21,8 @@ package final class CurlTransport: HTTPTransport {
         package var maxCachedConnections: Int
         /// Easy handles kept for reuse once their transfer ends.
         package var maxIdleHandles: Int
-        /// A PEM bundle of trusted CA certificates; `nil` uses libcurl's built-in default.
+        /// A PEM bundle of trusted CA certificates; `nil` finds one when the transport starts
+        /// (`CurlTransport.locateCABundle`). TLS peers and host names are verified either way.
         package var caBundlePath: String?
 
         package init(
@@ -41,10 +43,22 @@ package final class CurlTransport: HTTPTransport {
     private let engine: CurlEngine
 
     /// Starts the engine thread.
+    /// - Parameters:
+    ///   - configuration: limits and the CA bundle; a `nil` `caBundlePath` is looked up in
+    ///     `environment` and on disk (`locateCABundle`).
+    ///   - environment: where `SSL_CERT_FILE` is read (the process's environment by default).
     /// - Throws: `HTTPError` with code `.other` when libcurl or the thread cannot be set up.
-    package init(configuration: Configuration = Configuration()) throws(HTTPError) {
+    package init(configuration: Configuration = Configuration(), environment: Environment? = nil) throws(HTTPError) {
+        var configuration = configuration
+        if configuration.caBundlePath == nil {
+            configuration.caBundlePath = Self.locateCABundle(environment: environment ?? .process())
+        }
         engine = try CurlEngine(configuration: configuration)
     }
+
+    /// The CA bundle this transport trusts (`nil`: libcurl's compiled-in default, which the
+    /// release build's libcurl does not have, so every TLS handshake then fails verification).
+    package var caBundlePath: String? { engine.configuration.caBundlePath }
 
     deinit { engine.shutdown() }
 
@@ -68,6 +82,25 @@ package final class CurlTransport: HTTPTransport {
 }
 
 extension CurlTransport {
+    /// Where the CA bundle is looked for when `SSL_CERT_FILE` is unset, in order: Amazon Linux and
+    /// Lambda, Debian and Ubuntu, then Alpine and the BSDs.
+    package static let caBundleCandidates = [
+        "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem",
+    ]
+
+    /// The CA bundle to trust: `SSL_CERT_FILE` when set (used as given, even if it cannot be read,
+    /// so a wrong setting fails every handshake rather than trusting something else), else the
+    /// first of `candidates` that exists, else `nil`.
+    ///
+    /// A statically linked libcurl carries the CA path of the machine it was built on, so the
+    /// bundle is found here, at run time, and handed to libcurl as `CURLOPT_CAINFO`.
+    package static func locateCABundle(
+        environment: Environment, candidates: [String] = caBundleCandidates, exists: (String) -> Bool = FileIO.exists
+    ) -> String? {
+        if let configured = environment["SSL_CERT_FILE"] { return configured }
+        return candidates.first(where: exists)
+    }
+
     private static func isLineBreak(_ byte: UInt8) -> Bool { byte == 10 || byte == 13 }
 }
 

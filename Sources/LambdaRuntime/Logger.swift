@@ -123,10 +123,33 @@ package struct Redactor: Sendable {
         self.init(secrets: values.filter { $0.utf8.count >= 8 })
     }
 
+    private static let secretNamePartBytes = secretNameParts.map { Array($0.utf8) }
+
     /// Whether a field or variable called `name` holds a secret.
+    ///
+    /// ASCII names (all of them in practice: every environment variable and log field) are compared
+    /// byte by byte, which keeps start-up cheap (it runs for every environment variable); any other
+    /// name takes the Unicode path (`lowercased()` can turn a non-ASCII character into an ASCII
+    /// letter, as the Kelvin sign becomes "k").
     package static func isSecretName(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return secretNameParts.contains { lower.contains($0) }
+        var lower = Array(name.utf8)
+        for index in lower.indices {
+            let byte = lower[index]
+            if byte >= 0x80 {
+                let unicode = name.lowercased()
+                return secretNameParts.contains { unicode.contains($0) }
+            }
+            if byte >= 0x41, byte <= 0x5A { lower[index] = byte | 0x20 }
+        }
+        return secretNamePartBytes.contains { part in containsBytes(lower, part) }
+    }
+
+    private static func containsBytes(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            if haystack[start..<start + needle.count].elementsEqual(needle) { return true }
+        }
+        return false
     }
 
     /// `fields` with the values of secret-looking members (at any depth) masked.
