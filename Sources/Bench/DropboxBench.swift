@@ -18,6 +18,7 @@ import Glibc
 ///
 /// Each batch holds 8 valid JSON-lines files and 2 that are rejected (a missing field, a wrong
 /// extension), of `BENCH_DROPBOX_FILE_KB` (default 256) each; `BENCH_DROPBOX_RUNS` batches per side.
+/// `BATCH_CONCURRENCY` is passed on to `dropbox-lambda` (records handled at once, default 4).
 enum DropboxBench {
     static let command = BenchCommand(
         name: "dropbox", summary: "an SQS batch of 10 files through the dropbox handler vs a boto3 peer, time and peak RSS", run: run)
@@ -57,6 +58,8 @@ enum DropboxBench {
             "AWS_LAMBDA_LOG_LEVEL": "WARN",
         ]
         lambdaEnvironment["HOME"] = environment["HOME"]
+        // BATCH_CONCURRENCY passes through, to compare the dropbox's settings in one build.
+        lambdaEnvironment["BATCH_CONCURRENCY"] = environment["BATCH_CONCURRENCY"]
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-dropbox-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
