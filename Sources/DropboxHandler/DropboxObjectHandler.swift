@@ -194,9 +194,12 @@ package struct DropboxObjectHandler: S3ObjectHandler {
         var head = knownHead
         // A file the name checks let through is read anyway: one ranged GET answers with the
         // object's headers (ETag, size, metadata) and its first bytes, in place of HeadObject + GET.
+        // A file larger than its sample is read in two steps: `firstReadBytes`, then the rest of
+        // the sample only when those bytes do not hold the sample records.
         var start: (bytes: [UInt8], length: Int)?
         if head == nil, let dataset = match?.dataset, let eventSize, checker.checkName(name, size: eventSize, dataset: dataset) == nil {
-            let length = checker.readLength(size: eventSize, dataset: dataset, sampleBytes: settings.sampleBytes).bytes
+            let (sampleLength, whole) = checker.readLength(size: eventSize, dataset: dataset, sampleBytes: settings.sampleBytes)
+            let length = whole ? sampleLength : min(sampleLength, checker.firstReadBytes)
             guard let read = try await readStart(source, length: length) else {
                 return try await recoverOrVanished(source: source, name: name, match: match, fileId: fileId, etag: etag, owner: owner, log: log, context: context)
             }
@@ -228,7 +231,13 @@ package struct DropboxObjectHandler: S3ObjectHandler {
             if rejection == nil {
                 let (length, whole) = checker.readLength(size: head.objectSize, dataset: dataset, sampleBytes: settings.sampleBytes)
                 var sample: [UInt8] = []
-                if let start, start.length == length {
+                var verdict: FileChecker.Verdict = .needsMoreBytes
+                if let start, start.length < length, !whole {
+                    verdict = await checker.verdict(name: name, start: start.bytes, dataset: dataset)
+                }
+                if case .decided(let found) = verdict {
+                    rejection = found
+                } else if let start, start.length == length {
                     sample = start.bytes
                 } else {
                     do {
@@ -242,7 +251,9 @@ package struct DropboxObjectHandler: S3ObjectHandler {
                         throw PipelineCoreError(.s3, "reading the start of \(source) failed", aws: error)
                     }
                 }
-                rejection = await checker.checkContent(name: name, sample: sample, wholeFile: whole, dataset: dataset)
+                if case .needsMoreBytes = verdict {
+                    rejection = await checker.checkContent(name: name, sample: sample, wholeFile: whole, dataset: dataset)
+                }
             }
         } else {
             let patterns = catalog.datasets.map { "\($0.name): \(settings.incomingPrefix)\($0.keyPattern.source)" }

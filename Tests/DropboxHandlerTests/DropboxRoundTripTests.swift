@@ -39,6 +39,25 @@ struct DropboxRoundTripTests {
         #expect(status.size == record.size)
     }
 
+    @Test("A file larger than its sample whose sample records run past the first read gets a second ranged GET")
+    func longRecordsReadTwice() async throws {
+        let stack = try await DropboxStack()
+        let transport = DropboxStack.recordingTransport()
+        let handler = try await stack.handler(transport: transport)
+        var body: [UInt8] = []
+        for index in 1...30 {
+            body += Array("{\"order_id\":\(index),\"sold_at\":\"2024-05-01T10:00:00Z\",\"note\":\"\(String(repeating: "n", count: 10_000))\"}\n".utf8)
+        }
+        let record = try await stack.drop("sales/eu/long.jsonl", body)
+        let before = transport.requests.count
+        #expect(try await stack.run([record], handler: handler).isEmpty)
+        let requests = Array(transport.requests.dropFirst(before))
+        #expect(requests.map(requestKind) == ["UpdateItem", "GetObject(range)", "GetObject(range)", "CopyObject", "DeleteObject", "UpdateItem"])
+        #expect(requests[1].headers["Range"] == "bytes=0-\((32 << 10) - 1)")
+        #expect(requests[2].headers["Range"] == "bytes=0-\((256 << 10) - 1)")
+        #expect(await stack.exists(stack.ingest, "in/sales/sales/eu/long.jsonl"))
+    }
+
     @Test("A file rejected on its content takes six requests: the five of a move plus its .error.json")
     func rejectedRequests() async throws {
         let stack = try await DropboxStack()
