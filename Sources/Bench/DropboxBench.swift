@@ -14,10 +14,16 @@ import Glibc
 /// `bench dropbox`: one SQS batch of 10 files through the dropbox handler, end to end against the
 /// same moto, `dropbox-lambda --event` vs the boto3 peer (`Benchmarks/python/dropbox_boto3.py`),
 /// each run in its own process from a cold start (init, catalog from SSM, the batch). Per run:
-/// wall time of the process, time of the batch alone, and peak RSS (`wait4` of the child).
+/// wall time of the process, time of the batch alone, and peak RSS: the child's `VmHWM`, read
+/// from `/proc/<pid>/status` while it runs. (`wait4`'s `ru_maxrss` is not used: glibc's
+/// posix_spawn shares the bench's memory until exec, and Linux carries that high-water mark into
+/// the child's, so every child looked at least as large as the bench itself.)
 ///
 /// Each batch holds 8 valid JSON-lines files and 2 that are rejected (a missing field, a wrong
 /// extension), of `BENCH_DROPBOX_FILE_KB` (default 256) each; `BENCH_DROPBOX_RUNS` batches per side.
+/// `BATCH_CONCURRENCY` is passed on to `dropbox-lambda` (records handled at once, default 4).
+/// `BENCH_DROPBOX_LAMBDA` names another `dropbox-lambda` to run (such as the shipped build,
+/// `--static-swift-stdlib`); by default the one next to `bench`.
 enum DropboxBench {
     static let command = BenchCommand(
         name: "dropbox", summary: "an SQS batch of 10 files through the dropbox handler vs a boto3 peer, time and peak RSS", run: run)
@@ -34,7 +40,8 @@ enum DropboxBench {
         let environment = ProcessInfo.processInfo.environment
         let runs = Int(environment["BENCH_DROPBOX_RUNS"] ?? "") ?? 5
         let fileBytes = (Int(environment["BENCH_DROPBOX_FILE_KB"] ?? "") ?? 256) << 10
-        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let binary = environment["BENCH_DROPBOX_LAMBDA"]
+            ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("dropbox-lambda").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("no dropbox-lambda next to bench (swift build -c release --product dropbox-lambda)")
@@ -57,6 +64,8 @@ enum DropboxBench {
             "AWS_LAMBDA_LOG_LEVEL": "WARN",
         ]
         lambdaEnvironment["HOME"] = environment["HOME"]
+        // BATCH_CONCURRENCY passes through, to compare the dropbox's settings in one build.
+        lambdaEnvironment["BATCH_CONCURRENCY"] = environment["BATCH_CONCURRENCY"]
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-dropbox-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -151,7 +160,7 @@ enum DropboxBench {
         guard left.isEmpty else { throw BenchError("round \(round): \(left.count) files were left in the dropbox: \(left.map(\.key))") }
     }
 
-    /// Runs a child with posix_spawn, output to files, and reads its rusage with wait4.
+    /// Runs a child with posix_spawn, output to files, and polls its peak RSS until it exits.
     static func spawn(_ path: String, _ arguments: [String], environment: [String: String], directory: String, batchFromEMF: Bool) throws -> Run {
         let outPath = "\(directory)/stdout", errPath = "\(directory)/stderr"
         var actions = posix_spawn_file_actions_t()
@@ -171,7 +180,16 @@ enum DropboxBench {
         guard spawned == 0 else { throw BenchError("cannot start \(path): \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        // VmHWM is the high-water mark of the running image only; it never falls, so the last
+        // reading before the exit is the peak (but for growth in the final millisecond).
+        var peakKiB = 0
+        while true {
+            let done = wait4(pid, &status, WNOHANG, &usage)
+            if done == pid { break }
+            if done < 0, errno != EINTR { throw BenchError("wait4 failed: \(String(cString: strerror(errno)))") }
+            if let kib = highWaterMarkKiB(pid) { peakKiB = max(peakKiB, kib) }
+            usleep(1000)
+        }
         let elapsed = start.duration(to: .now)
         let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
@@ -190,6 +208,14 @@ enum DropboxBench {
         {
             batch = seconds
         }
-        return Run(wallSeconds: wall, batchSeconds: batch, maxRSSKiB: Int(usage.ru_maxrss))
+        return Run(wallSeconds: wall, batchSeconds: batch, maxRSSKiB: peakKiB)
+    }
+
+    /// `VmHWM` of a running process, in KiB.
+    static func highWaterMarkKiB(_ pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 }

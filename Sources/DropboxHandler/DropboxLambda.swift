@@ -17,8 +17,9 @@ package struct DropboxInitError: LambdaReportableError, CustomStringConvertible 
 package struct DropboxLambda: LambdaHandler {
     package let batch: SQSS3BatchHandler<DropboxObjectHandler>
 
-    package init(_ handler: DropboxObjectHandler, safetyMargin: Duration) {
-        batch = SQSS3BatchHandler(handler, processor: SQSBatchProcessor(safetyMargin: safetyMargin))
+    package init(_ handler: DropboxObjectHandler, safetyMargin: Duration, maxConcurrentRecords: Int = 1) {
+        batch = SQSS3BatchHandler(
+            handler, processor: SQSBatchProcessor(safetyMargin: safetyMargin, maxConcurrentRecords: maxConcurrentRecords))
     }
 
     package func handle(_ event: [UInt8], context: LambdaContext) async throws -> [UInt8] {
@@ -51,9 +52,10 @@ package struct DropboxLambda: LambdaHandler {
             [
                 "dropboxBucket": .string(settings.dropboxBucket), "incomingPrefix": .string(settings.incomingPrefix),
                 "ingestBucket": .string(settings.ingestBucket), "datasets": .number(catalog.datasets.count),
+                "batchConcurrency": .number(settings.batchConcurrency),
                 "datasetsSource": .string(settings.common.datasets.description),
             ])
         let handler = DropboxObjectHandler(settings: settings, catalog: catalog, s3: clients.s3, status: store)
-        return DropboxLambda(handler, safetyMargin: settings.common.deadlineMargin)
+        return DropboxLambda(handler, safetyMargin: settings.common.deadlineMargin, maxConcurrentRecords: settings.batchConcurrency)
     }
 }

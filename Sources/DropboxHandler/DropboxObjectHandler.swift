@@ -1,5 +1,6 @@
 package import AWSClients
 import AWSCore
+import HTTPTransport
 import JSONCodec
 package import LambdaRuntime
 package import PipelineCore
@@ -95,6 +96,11 @@ package struct DropboxObjectHandler: S3ObjectHandler {
                 ["status": record.rawStatus.map(JSON.string) ?? .null, "reason": record.reason.map(JSON.string) ?? .null])
             context.metrics.increment("DuplicateEvents")
             return .alreadyDone(record.status)
+        case .heldByOther(let holder, _, _) where holder == owner:
+            // The same file twice in this batch, its records handled concurrently: the other finishes it.
+            log.info("duplicate event in the same batch: the file is being handled by this invocation")
+            context.metrics.increment("DuplicateEvents")
+            return .heldByOther
         case .heldByOther(let holder, let until, _):
             log.info(
                 "another invocation is handling the file: acknowledged",
@@ -108,8 +114,8 @@ package struct DropboxObjectHandler: S3ObjectHandler {
         let started = ContinuousClock.now
         do {
             let outcome = try await work(
-                source: source, name: name, match: match, fileId: fileId, etag: etag, head: head, owner: owner, log: log,
-                context: context, started: started)
+                source: source, name: name, match: match, fileId: fileId, etag: etag, head: head, eventSize: object.size, owner: owner,
+                log: log, context: context, started: started)
             return outcome
         } catch let error as PipelineCoreError where error.code == .claimLost {
             log.warn("the claim was taken over while working: the other invocation finishes the file", ["reason": .string(error.message)])
@@ -137,6 +143,41 @@ package struct DropboxObjectHandler: S3ObjectHandler {
         }
     }
 
+    /// One ranged GET of the first `length` bytes (at least 1): the object's headers, made to read
+    /// as HeadObject's (the whole object's length), and the bytes. `nil` when the object is gone.
+    private func readStart(_ source: S3ObjectRef, length: Int) async throws(PipelineCoreError) -> (info: S3ObjectInfo, bytes: [UInt8])? {
+        let count = max(length, 1)
+        let output: S3GetObjectOutput
+        do {
+            output = try await s3.getObject(bucket: source.bucket, key: source.key, range: 0...Int64(count - 1))
+        } catch {
+            if error.isS3NotFound { return nil }
+            // An unsatisfiable range: the object was emptied since the event; HeadObject tells.
+            if error.s3Code == .invalidRange { return try await headSource(source).map { ($0, []) } }
+            throw PipelineCoreError(.s3, "reading the start of \(source) failed", aws: error)
+        }
+        var info = output.info
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(clamping: min(info.contentLength, Int64(count))))
+        var tooLong = false
+        do throws(HTTPError) {
+            while let chunk = try await output.body.next() {
+                guard bytes.count + chunk.count <= count else {
+                    tooLong = true
+                    output.body.cancel()
+                    break
+                }
+                bytes.append(contentsOf: chunk)
+            }
+        } catch {
+            throw PipelineCoreError(.s3, "reading the start of \(source) failed", aws: AWSError.transport(error))
+        }
+        if tooLong { throw PipelineCoreError(.s3, "reading the start of \(source): S3 sent more than the \(count) bytes asked for") }
+        info.contentLength = info.objectSize
+        info.contentRange = nil
+        return (info, bytes)
+    }
+
     private func acceptedDestination(_ dataset: String, _ name: String) -> S3ObjectRef {
         S3ObjectRef(bucket: settings.ingestBucket, key: "\(settings.acceptedPrefix)\(dataset)/\(name)")
     }
@@ -147,9 +188,24 @@ package struct DropboxObjectHandler: S3ObjectHandler {
 
     private func work(
         source: S3ObjectRef, name: String, match: (dataset: DatasetDefinition, parts: [String: String])?, fileId: String,
-        etag: String?, head knownHead: S3ObjectInfo?, owner: String, log: Logger, context: LambdaContext, started: ContinuousClock.Instant
+        etag: String?, head knownHead: S3ObjectInfo?, eventSize: Int64?, owner: String, log: Logger, context: LambdaContext,
+        started: ContinuousClock.Instant
     ) async throws -> DropboxOutcome {
         var head = knownHead
+        // A file the name checks let through is read anyway: one ranged GET answers with the
+        // object's headers (ETag, size, metadata) and its first bytes, in place of HeadObject + GET.
+        // A file larger than its sample is read in two steps: `firstReadBytes`, then the rest of
+        // the sample only when those bytes do not hold the sample records.
+        var start: (bytes: [UInt8], length: Int)?
+        if head == nil, let dataset = match?.dataset, let eventSize, checker.checkName(name, size: eventSize, dataset: dataset) == nil {
+            let (sampleLength, whole) = checker.readLength(size: eventSize, dataset: dataset, sampleBytes: settings.sampleBytes)
+            let length = whole ? sampleLength : min(sampleLength, checker.firstReadBytes)
+            guard let read = try await readStart(source, length: length) else {
+                return try await recoverOrVanished(source: source, name: name, match: match, fileId: fileId, etag: etag, owner: owner, log: log, context: context)
+            }
+            head = read.info
+            start = (read.bytes, length)
+        }
         if head == nil { head = try await headSource(source) }
         guard let head else {
             return try await recoverOrVanished(source: source, name: name, match: match, fileId: fileId, etag: etag, owner: owner, log: log, context: context)
@@ -174,18 +230,30 @@ package struct DropboxObjectHandler: S3ObjectHandler {
             rejection = checker.checkName(name, size: head.objectSize, dataset: dataset)
             if rejection == nil {
                 let (length, whole) = checker.readLength(size: head.objectSize, dataset: dataset, sampleBytes: settings.sampleBytes)
-                let sample: [UInt8]
-                do {
-                    sample = try await s3.readBytes(
-                        bucket: source.bucket, key: source.key, range: 0...Int64(max(length, 1) - 1), maxBytes: max(length, 1))
-                } catch {
-                    if error.isS3NotFound {
-                        return try await recoverOrVanished(
-                            source: source, name: name, match: match, fileId: fileId, etag: etag, owner: owner, log: log, context: context)
-                    }
-                    throw PipelineCoreError(.s3, "reading the start of \(source) failed", aws: error)
+                var sample: [UInt8] = []
+                var verdict: FileChecker.Verdict = .needsMoreBytes
+                if let start, start.length < length, !whole {
+                    verdict = await checker.verdict(name: name, start: start.bytes, dataset: dataset)
                 }
-                rejection = await checker.checkContent(name: name, sample: sample, wholeFile: whole, dataset: dataset)
+                if case .decided(let found) = verdict {
+                    rejection = found
+                } else if let start, start.length == length {
+                    sample = start.bytes
+                } else {
+                    do {
+                        sample = try await s3.readBytes(
+                            bucket: source.bucket, key: source.key, range: 0...Int64(max(length, 1) - 1), maxBytes: max(length, 1))
+                    } catch {
+                        if error.isS3NotFound {
+                            return try await recoverOrVanished(
+                                source: source, name: name, match: match, fileId: fileId, etag: etag, owner: owner, log: log, context: context)
+                        }
+                        throw PipelineCoreError(.s3, "reading the start of \(source) failed", aws: error)
+                    }
+                }
+                if case .needsMoreBytes = verdict {
+                    rejection = await checker.checkContent(name: name, sample: sample, wholeFile: whole, dataset: dataset)
+                }
             }
         } else {
             let patterns = catalog.datasets.map { "\($0.name): \(settings.incomingPrefix)\($0.keyPattern.source)" }

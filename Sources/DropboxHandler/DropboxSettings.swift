@@ -18,6 +18,9 @@ package struct DropboxSettings: Sendable, Hashable {
     package var multipartCopyPartBytes: Int
     /// `DROPBOX_SAMPLE_KB` (default 256): how much of a file is range-read to check its first records.
     package var sampleBytes: Int
+    /// `BATCH_CONCURRENCY` (default 4, 1…10): how many records of an SQS batch are handled at once
+    /// (FIFO queues: one at a time per message group). 1 handles them in the event's order.
+    package var batchConcurrency: Int
     /// `STATUS_TTL_DAYS` (optional): status items expire this many days after their last update.
     package var statusTimeToLiveDays: Int?
     /// `INGEST_STATUS_TABLE`, `INGEST_STATUS_FILE_NAME_GSI`, `MAX_FILE_SIZE_MB`, `DATASETS_PARAMETER`
@@ -37,6 +40,7 @@ package struct DropboxSettings: Sendable, Hashable {
         multipartCopyThresholdBytes = try reader.megabytes("MULTIPART_COPY_THRESHOLD_MB", default: 5120, range: 0.000001...5120)
         multipartCopyPartBytes = Int(try reader.megabytes("MULTIPART_COPY_PART_MB", default: 512, range: 5...5120))
         sampleBytes = try reader.integer("DROPBOX_SAMPLE_KB", default: 256, range: 1...65_536) << 10
+        batchConcurrency = try reader.integer("BATCH_CONCURRENCY", default: 4, range: 1...10)
         statusTimeToLiveDays = try reader.optional("STATUS_TTL_DAYS").map { _ throws(SettingsError) in
             try reader.integer("STATUS_TTL_DAYS", default: 0, range: 1...36_500)
         }

@@ -10,10 +10,22 @@ package struct FileChecker: Sendable {
     package var maxInflatedSampleBytes: Int
     /// How many failed records are listed in a rejection's details.
     package var maxDetails: Int
+    /// How much of a file larger than its sample is read first: enough for the sample records of
+    /// most files. The rest of the sample is read only when those bytes cannot decide.
+    package var firstReadBytes: Int
 
-    package init(maxInflatedSampleBytes: Int = 8 << 20, maxDetails: Int = 10) {
+    /// What a first, shorter read of a file's start says.
+    package enum Verdict: Sendable, Hashable {
+        /// The sample records were all within the bytes read: more bytes would not change this.
+        case decided(Rejection?)
+        /// The bytes ran out before the sample records did: read the whole sample.
+        case needsMoreBytes
+    }
+
+    package init(maxInflatedSampleBytes: Int = 8 << 20, maxDetails: Int = 10, firstReadBytes: Int = 32 << 10) {
         self.maxInflatedSampleBytes = maxInflatedSampleBytes
         self.maxDetails = maxDetails
+        self.firstReadBytes = max(1, firstReadBytes)
     }
 
     /// The checks that need only the key and the size.
@@ -49,16 +61,35 @@ package struct FileChecker: Sendable {
     ///   - name: the key without the incoming prefix (for the `.gz` test).
     ///   - sample: the file's first bytes (all of them when `wholeFile`).
     package func checkContent(name: String, sample: [UInt8], wholeFile: Bool, dataset: DatasetDefinition) async -> Rejection? {
+        await content(name: name, sample: sample, wholeFile: wholeFile, dataset: dataset).rejection
+    }
+
+    /// Checks the content of a first read shorter than the sample (`bytes` of the file's start,
+    /// not the whole file): decided when the sample records all lie within those bytes.
+    package func verdict(name: String, start bytes: [UInt8], dataset: DatasetDefinition) async -> Verdict {
+        let (rejection, decided) = await content(name: name, sample: bytes, wholeFile: false, dataset: dataset)
+        return decided ? .decided(rejection) : .needsMoreBytes
+    }
+
+    private func content(name: String, sample: [UInt8], wholeFile: Bool, dataset: DatasetDefinition) async -> (
+        rejection: Rejection?, decided: Bool
+    ) {
         let isGzip = Gzip.hasMagic(sample)
         switch dataset.isGzip(key: name) {
         case true? where !isGzip:
-            return Rejection(
-                .compressionMismatch,
-                "The file should be gzip-compressed (dataset \(dataset.name), or a name ending in .gz), but its content is not gzip.")
+            return (
+                Rejection(
+                    .compressionMismatch,
+                    "The file should be gzip-compressed (dataset \(dataset.name), or a name ending in .gz), but its content is not gzip."),
+                true
+            )
         case false? where isGzip:
-            return Rejection(
-                .compressionMismatch,
-                "The file is gzip-compressed, but dataset \(dataset.name) takes uncompressed files. Send it uncompressed, or without compression in its name.")
+            return (
+                Rejection(
+                    .compressionMismatch,
+                    "The file is gzip-compressed, but dataset \(dataset.name) takes uncompressed files. Send it uncompressed, or without compression in its name."),
+                true
+            )
         default:
             break
         }
@@ -70,10 +101,10 @@ package struct FileChecker: Sendable {
                 text = bytes
                 complete = whole
             case .failure(let rejection):
-                return rejection
+                return (rejection, wholeFile)
             }
         }
-        return await checkRecords(text, isWholeFile: complete, dataset: dataset)
+        return await records(text, isWholeFile: complete, dataset: dataset)
     }
 
     private func inflate(_ sample: [UInt8], wholeFile: Bool) -> Result<([UInt8], Bool), Rejection> {
@@ -105,6 +136,12 @@ package struct FileChecker: Sendable {
     /// Reads records until `dataset.sampleRecords` (or all of them when the text is the whole
     /// file) and rejects the file on the first problems found.
     package func checkRecords(_ text: [UInt8], isWholeFile: Bool, dataset: DatasetDefinition) async -> Rejection? {
+        await records(text, isWholeFile: isWholeFile, dataset: dataset).rejection
+    }
+
+    /// The verdict, and whether it is decided: the whole file was read, or the records that make
+    /// the verdict (the sample records, or `maxDetails` failures) all lay within `text`.
+    private func records(_ text: [UInt8], isWholeFile: Bool, dataset: DatasetDefinition) async -> (rejection: Rejection?, decided: Bool) {
         var options = ReaderOptions()
         options.inputIsPrefix = !isWholeFile
         var stream = RecordStream(
@@ -113,6 +150,7 @@ package struct FileChecker: Sendable {
         let formatName = Self.formatName(dataset.format)
         var failures: [(Int, RecordError)] = []
         var read = 0
+        var decided = isWholeFile
         do {
             while read < limit, let item = try await stream.next() {
                 read += 1
@@ -121,38 +159,49 @@ package struct FileChecker: Sendable {
                     if failures.count >= maxDetails { break }
                 }
             }
+            decided = isWholeFile || read >= limit || failures.count >= maxDetails
         } catch {
             if error.code == .missingColumn {
-                return Rejection(
-                    .missingRequiredField, "The CSV header lacks a column that dataset \(dataset.name) requires.",
-                    details: [error.detail])
+                return (
+                    Rejection(
+                        .missingRequiredField, "The CSV header lacks a column that dataset \(dataset.name) requires.",
+                        details: [error.detail]),
+                    true
+                )
             }
+            // A shorter read may cut what a longer one would parse.
             if failures.isEmpty {
-                return Rejection(
-                    .unreadableSample, "The start of the file cannot be read as \(formatName): \(Self.sentence(error)).",
-                    details: [error.description])
+                return (
+                    Rejection(
+                        .unreadableSample, "The start of the file cannot be read as \(formatName): \(Self.sentence(error)).",
+                        details: [error.description]),
+                    isWholeFile
+                )
             }
+            decided = isWholeFile || failures.count >= maxDetails
         }
         if failures.isEmpty {
             if read == 0, isWholeFile {
-                return Rejection(.unreadableSample, "The file holds no records (\(formatName) expected).")
+                return (Rejection(.unreadableSample, "The file holds no records (\(formatName) expected)."), true)
             }
-            return nil
+            return (nil, decided)
         }
         let details = failures.map { "record \($0.0): \($0.1.reason)" }
         let (number, first) = failures[0]
+        let rejection: Rejection
         switch first.code {
         case .missingField:
-            return Rejection(
+            rejection = Rejection(
                 .missingRequiredField,
                 "Record \(number) lacks the field '\(first.field ?? "?")', which dataset \(dataset.name) requires.", details: details)
         case .wrongType:
-            return Rejection(
+            rejection = Rejection(
                 .wrongFieldType, "In record \(number), \(first.reason) (dataset \(dataset.name)).", details: details)
         default:
-            return Rejection(
+            rejection = Rejection(
                 .unreadableSample, "Record \(number) cannot be read as \(formatName): \(first.reason).", details: details)
         }
+        return (rejection, decided)
     }
 
     static func formatName(_ format: RecordFormat) -> String {

@@ -1,4 +1,5 @@
 package import JSONCodec
+import Synchronization
 
 /// What happened to one SQS record of a batch.
 package struct RecordResult: Sendable, Hashable {
@@ -46,57 +47,67 @@ package struct BatchResult: Sendable, Hashable {
 /// Runs an SQS batch record by record, for event sources with `ReportBatchItemFailures`.
 ///
 /// - Each record is handled on its own; a failure fails that record only.
+/// - Up to `maxConcurrentRecords` records run at once. Standard queues promise no order, so any
+///   record may run beside any other. FIFO queues run one record at a time per message group
+///   (in the event's order), up to `maxConcurrentRecords` groups at once.
 /// - When the time left falls below `safetyMargin`, no new record starts; those not done are
 ///   reported as failures so SQS redelivers them (rather than the whole batch timing out).
 /// - FIFO queues: after a failure, the later records of the same message group fail too, so the
 ///   group's order holds.
 package struct SQSBatchProcessor: Sendable {
     package var safetyMargin: Duration
+    /// How many records may run at the same time (at least 1). 1 keeps the event's order.
+    package var maxConcurrentRecords: Int
 
-    package init(safetyMargin: Duration = .seconds(2)) { self.safetyMargin = safetyMargin }
+    package init(safetyMargin: Duration = .seconds(2), maxConcurrentRecords: Int = 1) {
+        self.safetyMargin = safetyMargin
+        self.maxConcurrentRecords = max(1, maxConcurrentRecords)
+    }
+
+    /// The batch's shared bookkeeping, guarded by a mutex while records run concurrently.
+    private final class Shared: Sendable {
+        let state: Mutex<State>
+        init(_ state: State) { self.state = Mutex(state) }
+        func withLock<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
+    }
+
+    private struct State: Sendable {
+        var results: [RecordResult?]
+        var nextLane = 0
+        /// Records whose fate is decided (started, skipped or cut by the deadline).
+        var decided = 0
+        var outOfTime = false
+        var failedGroups: Set<String> = []
+    }
+
+    /// What a worker does with the next record of its lane.
+    private enum Step {
+        case run
+        case skip(RecordResult.Status)
+    }
 
     package func process(
-        _ event: SQSEvent, context: LambdaContext, _ body: (SQSRecord) async throws -> Void
+        _ event: SQSEvent, context: LambdaContext, _ body: @Sendable (SQSRecord) async throws -> Void
     ) async -> BatchResult {
-        var results: [RecordResult] = []
-        results.reserveCapacity(event.records.count)
-        var failedGroups: Set<String> = []
-        var outOfTime = false
-        for record in event.records {
-            if !outOfTime, context.remainingTime < safetyMargin {
-                outOfTime = true
-                context.logger.warn(
-                    "remaining time below the safety margin: the records not started are reported as failures",
-                    [
-                        "remainingMs": .number(context.remainingTime.milliseconds),
-                        "safetyMarginMs": .number(safetyMargin.milliseconds),
-                        "notStarted": .number(event.records.count - results.count),
-                    ])
-            }
-            let result: RecordResult
-            if outOfTime {
-                result = RecordResult(messageId: record.messageId, status: .notStartedDeadline)
-            } else if record.isFIFO, let group = record.messageGroupId ?? fifoQueueGroup(record), failedGroups.contains(group) {
-                result = RecordResult(messageId: record.messageId, status: .skippedGroupFailed(group: group))
-            } else {
-                do {
-                    try await body(record)
-                    result = RecordResult(messageId: record.messageId, status: .succeeded)
-                } catch {
-                    let report = ErrorReport(error)
-                    result = RecordResult(messageId: record.messageId, status: .failed(report))
-                    context.logger.error(
-                        "record failed",
-                        [
-                            "messageId": .string(record.messageId), "errorType": .string(report.errorType),
-                            "errorMessage": .string(report.errorMessage),
-                        ])
+        let records = event.records
+        let lanes = lanes(records)
+        let state = Shared(State(results: Array(repeating: nil, count: records.count)))
+        let workers = min(maxConcurrentRecords, lanes.count)
+        if workers <= 1 {
+            await work(records, lanes, state, context, body)
+        } else {
+            await withoutActuallyEscaping(body) { body in
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<workers {
+                        group.addTask { await work(records, lanes, state, context, body) }
+                    }
                 }
             }
-            if result.isFailure, record.isFIFO, let group = record.messageGroupId ?? fifoQueueGroup(record) {
-                failedGroups.insert(group)
+        }
+        let results = state.withLock { state in
+            zip(records, state.results).map { record, result in
+                result ?? RecordResult(messageId: record.messageId, status: .notStartedDeadline)
             }
-            results.append(result)
         }
         let failures = results.filter(\.isFailure).count
         context.metrics.increment("Records", by: Double(results.count))
@@ -109,8 +120,93 @@ package struct SQSBatchProcessor: Sendable {
         return BatchResult(records: results)
     }
 
-    /// A FIFO record without a group id (not expected from SQS) is treated as one group per queue.
-    private func fifoQueueGroup(_ record: SQSRecord) -> String? { record.eventSourceARN }
+    /// The indices of the records, in lanes that run one after another: one lane per record,
+    /// except that a FIFO message group is one lane when records run concurrently.
+    private func lanes(_ records: [SQSRecord]) -> [[Int]] {
+        guard maxConcurrentRecords > 1 else { return records.indices.map { [$0] } }
+        var lanes: [[Int]] = []
+        var laneOfGroup: [String: Int] = [:]
+        for (index, record) in records.enumerated() {
+            guard let group = group(of: record) else {
+                lanes.append([index])
+                continue
+            }
+            if let lane = laneOfGroup[group] {
+                lanes[lane].append(index)
+            } else {
+                laneOfGroup[group] = lanes.count
+                lanes.append([index])
+            }
+        }
+        return lanes
+    }
+
+    /// One worker: takes lanes until none is left and runs each lane's records in order.
+    private func work(
+        _ records: [SQSRecord], _ lanes: [[Int]], _ state: Shared, _ context: LambdaContext,
+        _ body: (SQSRecord) async throws -> Void
+    ) async {
+        while let lane = state.withLock({ state -> [Int]? in
+            guard state.nextLane < lanes.count else { return nil }
+            state.nextLane += 1
+            return lanes[state.nextLane - 1]
+        }) {
+            for index in lane {
+                let record = records[index]
+                let group = group(of: record)
+                let (step, notStarted) = state.withLock { state -> (Step, Int?) in
+                    var notStarted: Int?
+                    if !state.outOfTime, context.remainingTime < safetyMargin {
+                        state.outOfTime = true
+                        notStarted = records.count - state.decided
+                    }
+                    state.decided += 1
+                    if state.outOfTime { return (.skip(.notStartedDeadline), notStarted) }
+                    if let group, state.failedGroups.contains(group) { return (.skip(.skippedGroupFailed(group: group)), nil) }
+                    return (.run, nil)
+                }
+                if let notStarted {
+                    context.logger.warn(
+                        "remaining time below the safety margin: the records not started are reported as failures",
+                        [
+                            "remainingMs": .number(context.remainingTime.milliseconds),
+                            "safetyMarginMs": .number(safetyMargin.milliseconds),
+                            "notStarted": .number(notStarted),
+                        ])
+                }
+                let result: RecordResult
+                switch step {
+                case .skip(let status):
+                    result = RecordResult(messageId: record.messageId, status: status)
+                case .run:
+                    do {
+                        try await body(record)
+                        result = RecordResult(messageId: record.messageId, status: .succeeded)
+                    } catch {
+                        let report = ErrorReport(error)
+                        result = RecordResult(messageId: record.messageId, status: .failed(report))
+                        context.logger.error(
+                            "record failed",
+                            [
+                                "messageId": .string(record.messageId), "errorType": .string(report.errorType),
+                                "errorMessage": .string(report.errorMessage),
+                            ])
+                    }
+                }
+                state.withLock { state in
+                    state.results[index] = result
+                    if result.isFailure, let group { state.failedGroups.insert(group) }
+                }
+            }
+        }
+    }
+
+    /// A FIFO record's message group; without a group id (not expected from SQS), one group per
+    /// queue. `nil` for standard queues.
+    private func group(of record: SQSRecord) -> String? {
+        guard record.isFIFO else { return nil }
+        return record.messageGroupId ?? record.eventSourceARN
+    }
 }
 
 /// A handler's business logic for one created S3 object announced through SQS.

@@ -17,8 +17,9 @@ package enum MoveOutcome: Sendable, Hashable {
 }
 
 /// Moves objects server-side: copy (CopyObject, or UploadPartCopy above the threshold), verify
-/// the destination (same size, and the same ETag for a single-part copy or the
-/// `pipeline-source-etag` metadata for a multipart one), then delete the source. Nothing is
+/// the destination (a single-part copy by CopyObject's answer carrying the source's ETag; else
+/// HeadObject: same size, and the same ETag for a single-part copy or the `pipeline-source-etag`
+/// metadata for a multipart one), then delete the source. Nothing is
 /// deleted before its copy is verified, and a move repeated after a crash completes.
 package struct FileMover: Sendable {
     package let s3: S3Client
@@ -71,8 +72,9 @@ package struct FileMover: Sendable {
         var extra = metadata
         extra[PipelineMetadata.sourceETag] = PipelineMetadata.encode(sourceETag)
         let multipart = info.objectSize > multipartThreshold
+        let copy: S3PutResult
         do {
-            _ = try await s3.copy(
+            copy = try await s3.copy(
                 from: source, to: destination, multipartThreshold: multipartThreshold, partSize: partSize, extraMetadata: extra,
                 sourceInfo: info)
         } catch {
@@ -85,8 +87,14 @@ package struct FileMover: Sendable {
             }
             throw PipelineCoreError(.copyFailed, "copying \(source) to \(destination) failed", aws: error)
         }
-        guard let copied = try await verifiedDestination(destination, sourceETag: sourceETag, sourceSize: info.objectSize, singlePartETag: multipart ? nil : info.etag)
-        else {
+        let copied: S3ObjectInfo
+        if !multipart, let confirmed = Self.confirmedByCopy(copy, source: info, metadata: extra) {
+            copied = confirmed
+        } else if let verified = try await verifiedDestination(
+            destination, sourceETag: sourceETag, sourceSize: info.objectSize, singlePartETag: multipart ? nil : info.etag)
+        {
+            copied = verified
+        } else {
             throw PipelineCoreError(
                 .verificationFailed, "the copy at \(destination) does not match \(source) (size or ETag differ); the source is kept")
         }
@@ -96,6 +104,22 @@ package struct FileMover: Sendable {
             throw PipelineCoreError(.deleteFailed, "the copy at \(destination) is verified but deleting \(source) failed", aws: error)
         }
         return .moved(destination: copied, multipart: multipart)
+    }
+
+    /// The copy as CopyObject's answer describes it, when that answer alone verifies it: a
+    /// single-part source's ETag is the MD5 of its bytes, so a copy answered with the same ETag
+    /// holds the same bytes (hence the same size), and its metadata is what the same request wrote.
+    /// `nil` (verify with HeadObject) for a multipart source (`…-N`) or any other ETag (SSE-KMS).
+    package static func confirmedByCopy(_ copy: S3PutResult, source: S3ObjectInfo, metadata extra: [String: String]) -> S3ObjectInfo? {
+        let sourceETag = FileId.unquoted(source.etag ?? "")
+        guard !sourceETag.isEmpty, !sourceETag.contains("-"), let copied = copy.etag, FileId.unquoted(copied) == sourceETag else {
+            return nil
+        }
+        var metadata = source.metadata
+        for (name, value) in extra { metadata[name] = value }
+        return S3ObjectInfo(
+            contentLength: source.objectSize, objectSize: source.objectSize, etag: copied, contentType: source.contentType,
+            metadata: metadata, versionId: copy.versionId)
     }
 
     /// The destination's head when it is a verified copy: its `pipeline-source-etag` is the

@@ -20,12 +20,16 @@ struct DropboxSettingsTests {
         #expect(settings.common.maxFileSizeBytes == 30 << 20)
         #expect(settings.common.datasets == .parameter("/pipeline/datasets"))
         #expect(settings.statusTimeToLiveDays == nil)
+        #expect(settings.batchConcurrency == 4)
+        let sequential = try DropboxSettings(SettingsReader(Environment(Self.base.merging(["BATCH_CONCURRENCY": "1"]) { $1 })))
+        #expect(sequential.batchConcurrency == 1)
     }
 
     @Test("Each bad or missing setting is an error naming it", arguments: [
         ("DROPBOX_BUCKET_NAME", nil), ("INGEST_BUCKET_NAME", "Bad_Bucket"), ("DROPBOX_PREFIX", "/abs/"),
         ("DROPBOX_PREFIX", "rejected/"), ("MULTIPART_COPY_THRESHOLD_MB", "9000"), ("DROPBOX_SAMPLE_KB", "0"),
         ("STATUS_TTL_DAYS", "forever"), ("INGEST_STATUS_TABLE", nil), ("MAX_FILE_SIZE_MB", "big"),
+        ("BATCH_CONCURRENCY", "0"), ("BATCH_CONCURRENCY", "11"), ("BATCH_CONCURRENCY", "four"),
     ] as [(String, String?)])
     func badSetting(_ name: String, _ value: String?) {
         var values = Self.base

@@ -76,8 +76,8 @@ struct DropboxStack: Sendable {
     var store: StatusStore { StatusStore(dynamoDB: clients.dynamoDB, table: table) }
     var s3: S3Client { clients.s3 }
 
-    /// The handler, built by the real init phase.
-    func handler() async throws -> DropboxLambda {
+    /// The handler, built by the real init phase (on `transport`, the shared libcurl one by default).
+    func handler(transport: (any HTTPTransport)? = nil) async throws -> DropboxLambda {
         let clock = SystemClock()
         let configuration = try RuntimeConfiguration(environment: Environment(environment), defaultName: "dropbox-test")
         let logger = Logger(sink: logs, clock: clock)
@@ -85,7 +85,7 @@ struct DropboxStack: Sendable {
         return try await DropboxLambda.make(
             InitContext(
                 environment: Environment(environment), configuration: configuration, logger: logger, metrics: metrics,
-                transport: Self.transport, clock: clock))
+                transport: transport ?? Self.transport, clock: clock))
     }
 
     func context(requestId: String = unique("req"), seconds: Int64 = 60) -> LambdaContext {
@@ -121,6 +121,12 @@ struct DropboxStack: Sendable {
 
     func text(_ bucket: String, _ key: String) async throws -> String {
         String(decoding: try await s3.readPrefix(bucket: bucket, key: key, count: 1 << 20), as: UTF8.self)
+    }
+
+    /// A transport that forwards to the shared libcurl one and records every request.
+    static func recordingTransport() -> ClosureTransport {
+        let inner = transport
+        return ClosureTransport { request, _ throws(HTTPError) in try await inner.execute(request) }
     }
 
     var logLines: [JSON] { logs.lines.compactMap { try? JSONParser.parse($0) } }

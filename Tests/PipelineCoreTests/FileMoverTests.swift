@@ -101,4 +101,25 @@ struct FileMoverTests {
         let copied = try await s3.readBytes(bucket: to, key: "in/big.bin", range: 0...Int64(body.count - 1), maxBytes: body.count)
         #expect(copied == body)
     }
+
+    @Test("CopyObject's answer verifies a single-part copy only when it carries the source's ETag")
+    func confirmedByCopy() {
+        let source = S3ObjectInfo(
+            contentLength: 10, objectSize: 10, etag: "\"0cc175b9c0f1b6a831c399e269772661\"", contentType: "text/csv",
+            metadata: ["owner": "team-a", PipelineMetadata.sourceETag: "old"])
+        let extra = [PipelineMetadata.sourceETag: "0cc175b9c0f1b6a831c399e269772661"]
+        let copied = FileMover.confirmedByCopy(
+            S3PutResult(etag: "\"0cc175b9c0f1b6a831c399e269772661\"", versionId: "v2"), source: source, metadata: extra)
+        #expect(copied?.objectSize == 10)
+        #expect(copied?.metadata == ["owner": "team-a", PipelineMetadata.sourceETag: "0cc175b9c0f1b6a831c399e269772661"])
+        #expect(copied?.contentType == "text/csv")
+        #expect(copied?.versionId == "v2")
+        // Another ETag (an encrypted copy, say): HeadObject must verify.
+        #expect(FileMover.confirmedByCopy(S3PutResult(etag: "\"ffff\""), source: source, metadata: extra) == nil)
+        #expect(FileMover.confirmedByCopy(S3PutResult(etag: nil), source: source, metadata: extra) == nil)
+        // A multipart source's ETag is not an MD5 of the bytes.
+        var multipart = source
+        multipart.etag = "\"9b2cf535f27731c974343645a3985328-2\""
+        #expect(FileMover.confirmedByCopy(S3PutResult(etag: multipart.etag), source: multipart, metadata: extra) == nil)
+    }
 }
