@@ -121,6 +121,7 @@ package final class LoopbackHTTPServer: @unchecked Sendable {
         return server.port
     }
 
+
     // MARK: Serving
 
     private func acceptLoop() {
@@ -394,4 +395,37 @@ private struct SocketReader {
         buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<received]))
         return true
     }
+}
+
+/// A loopback port that refuses connections for as long as this value lives: a TCP socket bound to
+/// it that never listens. Unlike a port that was merely free a moment ago, no other test's server
+/// can take it meanwhile.
+package final class RefusingPort: @unchecked Sendable {
+    // The descriptor is owned by this object and closed once, in deinit.
+    private let fd: Int32
+    package let port: Int
+
+    package init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw LoopbackHTTPServer.StartError(description: "socket() failed: \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard bound == 0, named == 0 else {
+            close(fd)
+            throw LoopbackHTTPServer.StartError(description: "cannot bind a loopback port: \(errno)")
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
 }

@@ -497,7 +497,9 @@ private func failure(
 struct CurlTransportFailureTests {
     @Test("A refused connection fails with connectFailed")
     func connectRefused() async throws {
-        let error = try await failure(of: "http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())/")
+        let refusing = try RefusingPort()
+        let error = try await failure(of: "http://127.0.0.1:\(refusing.port)/")
+        withExtendedLifetime(refusing) {}
         #expect(error?.code == .connectFailed)
         #expect(error?.isTransient == true)
     }
@@ -562,7 +564,9 @@ struct CurlTransportFailureTests {
 
     @Test("Errors name the URL without userinfo or presigned credentials")
     func errorURLIsRedacted() async throws {
-        let port = try LoopbackHTTPServer.unusedPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let url = "http://AKIDUSER:supersecretpass@127.0.0.1:\(port)/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256"
             + "&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fs3%2Faws4_request"
             + "&X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLETOKEN&X-Amz-Signature=deadbeefcafe0123456789&x-id=GetObject"
