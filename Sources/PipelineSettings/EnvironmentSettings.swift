@@ -114,7 +114,6 @@ package struct CommonSettings: Sendable, Hashable {
     package var statusFileNameIndex: String
     package var maxFileSizeBytes: Int64
     package var datasets: DocumentSource
-    package var metricsNamespace: String
     /// Time kept back from the Lambda deadline: no new record starts with less than this left.
     package var deadlineMargin: Duration
 
@@ -123,7 +122,6 @@ package struct CommonSettings: Sendable, Hashable {
         statusFileNameIndex = reader.string("INGEST_STATUS_FILE_NAME_GSI", default: "file_name_index")
         maxFileSizeBytes = try reader.megabytes("MAX_FILE_SIZE_MB", default: 30, range: 0.000001...5_000_000)
         datasets = try DocumentSource.from(reader, prefix: "DATASETS", defaultFile: "/var/task/datasets.json")
-        metricsNamespace = reader.string("METRICS_NAMESPACE", default: "SwiftLambdaPipeline")
         deadlineMargin = .milliseconds(try reader.integer("DEADLINE_MARGIN_MS", default: 10_000, range: 0...600_000))
     }
 }
