@@ -34,6 +34,10 @@ enum DropboxBench {
         var wallSeconds: Double
         var batchSeconds: Double
         var maxRSSKiB: Int
+        /// User + system CPU of the handler process (wait4).
+        var cpuSeconds: Double = 0
+        /// CPU that moto spent while this process ran: the service time both sides wait on.
+        var motoCPUSeconds: Double = 0
     }
 
     static func run(_ options: BenchOptions) throws {
@@ -78,7 +82,8 @@ enum DropboxBench {
                     try await upload(clients(endpoint), bucket: names.dropbox, prefix: "\(side)-\(round)", fileBytes: fileBytes)
                 }
                 try Data(event).write(to: URL(fileURLWithPath: eventPath))
-                let run: Run
+                var run: Run
+                let motoBefore = cpuSeconds(of: moto.process.processIdentifier)
                 if side == "swift" {
                     run = try spawn(binary, ["--event", eventPath], environment: lambdaEnvironment, directory: directory, batchFromEMF: true)
                 } else {
@@ -86,6 +91,7 @@ enum DropboxBench {
                     run = try spawn("/usr/bin/env", ["python3", script, "--event", eventPath], environment: lambdaEnvironment.merging(
                         ["PATH": environment["PATH"] ?? "/usr/bin:/bin"]) { $1 }, directory: directory, batchFromEMF: false)
                 }
+                run.motoCPUSeconds = cpuSeconds(of: moto.process.processIdentifier) - motoBefore
                 results[side]!.append(run)
             }
             try S3DownloadBench.blocking { try await verify(clients(endpoint), names: names, round: round) }
@@ -94,19 +100,22 @@ enum DropboxBench {
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         print("dropbox: one SQS batch of 10 files (\(fileBytes >> 10) KiB each, 8 accepted, 2 rejected), cold process per batch, \(runs) runs, medians")
-        print(pad("side", 28) + pad("process ms", 14) + pad("batch ms", 12) + "peak RSS")
+        print(pad("side", 28) + pad("process ms", 14) + pad("batch ms", 12) + pad("CPU ms", 10) + pad("moto CPU ms", 14) + "peak RSS")
         for side in ["swift", "boto3"] {
             guard let rows = results[side], !rows.isEmpty else { continue }
             let name = side == "swift" ? "swift dropbox-lambda" : "python boto3 peer"
             print(
                 pad(name, 28) + pad(String(format: "%.0f", median(rows.map(\.wallSeconds)) * 1000), 14)
                     + pad(String(format: "%.0f", median(rows.map(\.batchSeconds)) * 1000), 12)
+                    + pad(String(format: "%.0f", median(rows.map(\.cpuSeconds)) * 1000), 10)
+                    + pad(String(format: "%.0f", median(rows.map(\.motoCPUSeconds)) * 1000), 14)
                     + String(format: "%.1f MiB", Double(rows.map(\.maxRSSKiB).max()!) / 1024))
         }
         if let swift = results["swift"], let boto = results["boto3"], !boto.isEmpty {
             print(
                 "swift vs boto3: process \(String(format: "%.1f", median(boto.map(\.wallSeconds)) / median(swift.map(\.wallSeconds))))x faster, "
                     + "batch \(String(format: "%.1f", median(boto.map(\.batchSeconds)) / median(swift.map(\.batchSeconds))))x faster, "
+                    + "CPU \(String(format: "%.1f", median(boto.map(\.cpuSeconds)) / median(swift.map(\.cpuSeconds))))x less, "
                     + "peak memory \(String(format: "%.1f", Double(boto.map(\.maxRSSKiB).max()!) / Double(swift.map(\.maxRSSKiB).max()!)))x lower")
         }
     }
@@ -208,7 +217,19 @@ enum DropboxBench {
         {
             batch = seconds
         }
-        return Run(wallSeconds: wall, batchSeconds: batch, maxRSSKiB: peakKiB)
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return Run(wallSeconds: wall, batchSeconds: batch, maxRSSKiB: peakKiB, cpuSeconds: cpu)
+    }
+
+    /// User + system CPU seconds of a running process (`/proc/<pid>/stat` fields 14 and 15).
+    static func cpuSeconds(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        // Fields after the command name start at field 3 (state); utime is 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// `VmHWM` of a running process, in KiB.
