@@ -42,12 +42,11 @@ package struct Inventory: Sendable {
         return counts
     }
 
-    /// The item of `stage` for a file. The processing stage names files relative to `processed/`
-    /// (`<dataset>/<name>`), the others relative to their dataset: both are matched.
+    /// The item of `stage` for a file; every stage names a file as the dropbox received it.
     package func status(stage: PipelineStage, fileName: String) -> StatusRecord? {
         statuses.last { record in
             guard record.stage == stage, let name = record.fileName else { return false }
-            return name == fileName || (record.dataset.map { name == "\($0)/\(fileName)" } ?? false)
+            return name == fileName
         }
     }
 }

@@ -22,6 +22,10 @@ package struct Extract: Sendable, Hashable {
     package var timestamp: String?
     /// The key without the extracts prefix (matched against the catalog).
     package var relativePath: String
+    /// The name the status table files it under: the part of `relativePath` that matched the
+    /// dataset's pattern (without the `<dataset>/` the ingest handler adds), as the dropbox and
+    /// ingest stages name the same file.
+    package var fileName: String
     /// The file name without its extension: the deterministic name of the fact files made from it.
     package var baseName: String
     /// The key up to and including the last `/`: where the table's other extracts are.
@@ -65,7 +69,7 @@ package struct ExtractRecognizer: Sendable {
             return .extract(
                 Extract(
                     dataset: dataset, table: table, id: id, timestamp: parts["timestamp"], relativePath: relative,
-                    baseName: baseName, directory: directory))
+                    fileName: candidate, baseName: baseName, directory: directory))
         }
         return .notAnExtract("no dataset's key pattern matches")
     }

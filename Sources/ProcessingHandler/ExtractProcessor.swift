@@ -116,7 +116,7 @@ package struct ExtractProcessor: Sendable {
             info.metadata[PipelineMetadata.fileId].map(PipelineMetadata.decode)
             ?? FileId.make(dataset: extract.dataset.name, relativePath: extract.relativePath, etag: info.etag, versionId: info.versionId)
         let file = TrackedFile(
-            dataset: extract.dataset.name, fileName: extract.relativePath, bucket: bucket, key: key, size: info.contentLength,
+            dataset: extract.dataset.name, fileName: extract.fileName, bucket: bucket, key: key, size: info.contentLength,
             etag: info.etag, versionId: info.versionId)
         let fileLogger = logger.with("file", .string(fileId)).with("dataset", .string(extract.dataset.name))
             .with("table", .string(extract.table))

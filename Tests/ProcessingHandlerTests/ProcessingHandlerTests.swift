@@ -372,6 +372,9 @@ struct ProcessingSettingsTests {
             return
         }
         #expect(nested.table == "staff")
+        // The status table names a file as the dropbox and ingest stages do: the part the pattern matched.
+        #expect(direct.fileName == "totesys/sales_order/123-20221103T142049.jsonl")
+        #expect(nested.fileName == "totesys/staff/7-x.jsonl")
         #expect(recognizer.classify("processed/totesys/staff/latest.json") == .latestMarker(table: "staff"))
         if case .notAnExtract(let reason) = recognizer.classify("processed/events/x.jsonl") {
             #expect(reason.contains("names no star schema"))
