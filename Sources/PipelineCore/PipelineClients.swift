@@ -46,16 +46,15 @@ package struct PipelineClients: Sendable {
         clock: any WallClock = SystemClock()
     ) throws(PipelineCoreError) -> PipelineClients {
         let quota = RetryQuota()
-        func client(_ service: AWSService) throws(PipelineCoreError) -> AWSClient {
+        func client<Client: AWSServiceClient>(_: Client.Type) throws(PipelineCoreError) -> Client {
             do {
-                return try AWSClient(
-                    service: service, settings: settings, credentials: credentials, transport: transport, quota: quota, clock: clock)
+                return try Client(settings: settings, credentials: credentials, transport: transport, quota: quota, clock: clock)
             } catch {
                 throw PipelineCoreError(.awsSetup, error.description, setting: error.setting)
             }
         }
         return PipelineClients(
-            settings: settings, s3: S3Client(client: try client(.s3)), dynamoDB: DynamoDBClient(client: try client(.dynamoDB)),
-            ssm: SSMClient(client: try client(.ssm)), sqs: SQSClient(client: try client(.sqs)))
+            settings: settings, s3: try client(S3Client.self), dynamoDB: try client(DynamoDBClient.self), ssm: try client(SSMClient.self),
+            sqs: try client(SQSClient.self))
     }
 }

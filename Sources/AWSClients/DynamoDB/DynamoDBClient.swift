@@ -7,10 +7,13 @@ import Primitives
 ///
 /// Every call throws `DynamoDBError`: `.conditionalCheckFailed(item:)` and
 /// `.transactionCanceled(reasons:)` for the outcomes callers branch on, `.aws` for the rest.
-package struct DynamoDBClient: Sendable {
+package struct DynamoDBClient: AWSServiceClient {
     package let json: AWSJSONService
 
+    package static let service = AWSService.dynamoDB
+
     package init(client: AWSClient) {
+        Self.requireService(of: client)
         json = AWSJSONService(client: client, targetPrefix: "DynamoDB_20120810", jsonVersion: "1.0", displayName: "DynamoDB")
     }
 

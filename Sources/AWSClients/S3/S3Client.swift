@@ -11,22 +11,15 @@ import XMLCodec
 /// (`bucket.s3.<region>.amazonaws.com`) on AWS for bucket names that are valid host labels. Keys
 /// go on the wire with every byte outside `A-Za-z0-9-._~/` percent-encoded, which is also the
 /// canonical path S3 signs (no normalisation, no double encoding).
-package struct S3Client: Sendable {
+package struct S3Client: AWSServiceClient {
     package let client: AWSClient
+
+    package static let service = AWSService.s3
 
     /// - Parameter client: an `AWSClient` for `.s3`.
     package init(client: AWSClient) {
-        precondition(client.service.signingName == "s3", "S3Client needs an AWSClient for S3, not \(client.service.signingName)")
+        Self.requireService(of: client)
         self.client = client
-    }
-
-    /// A client from the start-up settings (endpoint from `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`).
-    package init(
-        settings: AWSSettings, credentials: any CredentialProvider, transport: any HTTPTransport, quota: RetryQuota,
-        clock: any WallClock = SystemClock()
-    ) throws(AWSConfigError) {
-        self.init(
-            client: try AWSClient(service: .s3, settings: settings, credentials: credentials, transport: transport, quota: quota, clock: clock))
     }
 
     /// The XML namespace of S3 request bodies.

@@ -6,22 +6,15 @@ package import Primitives
 
 /// An SQS client on the JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`). Every request goes to
 /// the configured endpoint with the queue URL in the body, as botocore does.
-package struct SQSClient: Sendable {
+package struct SQSClient: AWSServiceClient {
     package let client: AWSClient
+
+    package static let service = AWSService.sqs
 
     /// - Parameter client: an `AWSClient` for `.sqs`.
     package init(client: AWSClient) {
-        precondition(client.service.signingName == "sqs", "SQSClient needs an AWSClient for SQS, not \(client.service.signingName)")
+        Self.requireService(of: client)
         self.client = client
-    }
-
-    /// A client from the start-up settings (endpoint from `AWS_ENDPOINT_URL_SQS` / `AWS_ENDPOINT_URL`).
-    package init(
-        settings: AWSSettings, credentials: any CredentialProvider, transport: any HTTPTransport, quota: RetryQuota,
-        clock: any WallClock = SystemClock()
-    ) throws(AWSConfigError) {
-        self.init(
-            client: try AWSClient(service: .sqs, settings: settings, credentials: credentials, transport: transport, quota: quota, clock: clock))
     }
 
     /// The most messages one batch call takes.

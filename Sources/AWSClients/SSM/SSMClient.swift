@@ -6,10 +6,13 @@ import Primitives
 /// `AWSClient` for `.ssm`. A value, cheap to copy.
 ///
 /// Parameter values (SecureStrings may be secrets) never appear in an error: errors name the parameter.
-package struct SSMClient: Sendable {
+package struct SSMClient: AWSServiceClient {
     package let json: AWSJSONService
 
+    package static let service = AWSService.ssm
+
     package init(client: AWSClient) {
+        Self.requireService(of: client)
         json = AWSJSONService(client: client, targetPrefix: "AmazonSSM", jsonVersion: "1.1", displayName: "SSM")
     }
 
