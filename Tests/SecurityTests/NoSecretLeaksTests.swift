@@ -242,3 +242,72 @@ func directoryTexts(_ directory: String) throws -> [(source: String, text: Strin
     }
     return out
 }
+
+/// A service that refuses every request the way AWS's JSON services and OpenSearch refuse a bad
+/// signature: 403 `SignatureDoesNotMatch` whose message quotes the canonical request it expected,
+/// with the request's own `x-amz-security-token` header in it, and the string to sign. HEAD
+/// requests succeed.
+func echoingSignatureRefusal() throws -> LoopbackHTTPServer {
+    try LoopbackHTTPServer { request in
+        // An index exists (HEAD carries no body), so the next request is the one refused with a message.
+        if request.method == "HEAD" { return ScriptedResponse.text("", status: 200) }
+        let token = request.header("X-Amz-Security-Token") ?? ""
+        let date = request.header("X-Amz-Date") ?? ""
+        let message = """
+            The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key \
+            and signing method. Consult the service documentation for details.
+
+            The Canonical String for this request should have been
+            '\(request.method)
+            \(request.path)
+
+            host:\(request.header("Host") ?? "")
+            x-amz-date:\(date)
+            x-amz-security-token:\(token)
+
+            host;x-amz-date;x-amz-security-token
+            e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+
+            The String-to-Sign should have been
+            'AWS4-HMAC-SHA256
+            \(date)
+            \(date.prefix(8))/us-east-1/es/aws4_request
+            9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
+            """
+        let body = JSON.object(["__type": "com.amazon.coral.service#SignatureDoesNotMatch", "message": .string(message)]).text
+        return ScriptedResponse.text(body, status: 403, headers: [RecordedHeader("Content-Type", "application/x-amz-json-1.1")])
+    }
+}
+
+extension NoSecretLeaksTests {
+    @Test("a 403 that quotes the canonical request with the session token (as AWS services do) reaches no log, error or status item")
+    func quotedCanonicalRequest() async throws {
+        var stack = try await SecurityStack(buckets: 2)
+        let echo = try echoingSignatureRefusal()
+        defer { echo.stop() }
+        let (dropbox, ingest) = (stack.buckets[0], stack.buckets[1])
+        stack.environment["DROPBOX_BUCKET_NAME"] = dropbox
+        stack.environment["INGEST_BUCKET_NAME"] = ingest
+        stack.environment["DATASETS_PARAMETER"] = try await stack.putParameter("datasets", securityCatalog)
+
+        // SSM refuses the catalog at init (dropbox-lambda).
+        var refusingSSM = stack.environment
+        refusingSSM["AWS_ENDPOINT_URL_SSM"] = echo.baseURL
+        let initRun = try await runBootstrap("dropbox-lambda", environment: refusingSSM, payloads: [sqsEvent([.raw("{}")])])
+        #expect(initRun.initErrors.count == 1)
+
+        // OpenSearch refuses every request (ingest-lambda): the status item records why.
+        var refusingDomain = stack.environment
+        refusingDomain["OPEN_SEARCH_ENDPOINT"] = echo.baseURL
+        let key = "in/events/echo.jsonl"
+        let etag = try await stack.put(ingest, key, Array("{\"event_id\":1}\n".utf8))
+        refusingDomain["INGEST_BUCKET_NAME"] = ingest
+        let ingestRun = try await runBootstrap("ingest-lambda", environment: refusingDomain, payloads: [sqsEvent([.created(bucket: ingest, key: key, etag: etag)])])
+        #expect(ingestRun.responses.first.map(failedIds) == ["m-0"], "\(ingestRun.stderr)")
+        #expect(echo.requests.contains { $0.header("X-Amz-Security-Token") == stack.session.sessionToken })
+
+        let dump = try await stack.dump()
+        #expect(dump.contains("SignatureDoesNotMatch"), "the refusal is recorded in the status item")
+        expectNoLeaks([initRun, ingestRun].flatMap(\.texts) + [("moto dump", dump)], secrets: stack.secrets)
+    }
+}
