@@ -99,7 +99,7 @@ struct NoSecretLeaksTests {
         expectNoLeaks(texts, secrets: secrets)
     }
 
-    @Test("ingest-lambda: indexed and partly failed files, OpenSearch 401, 403 and 500, a refused domain, a password in the endpoint URL")
+    @Test("ingest-lambda: indexed and partly failed files, malformed events, OpenSearch 401, 403 and 500, a refused domain, a password in the endpoint URL")
     func ingest() async throws {
         var stack = try await SecurityStack(buckets: 1)
         let bucket = stack.buckets[0]
@@ -124,11 +124,14 @@ struct NoSecretLeaksTests {
         events.append(.created(bucket: bucket, key: "in/events/missing.jsonl", etag: "0123456789abcdef0123456789abcdef"))
         events.append(.created(bucket: "someone-elses-bucket", key: "in/events/x.jsonl", etag: nil))
 
-        let first = try await runBootstrapWithFaults(stack, payloads: [sqsEvent(Array(events[0...1]))], standIn: standIn, faults: [])
+        let first = try await runBootstrapWithFaults(
+            stack, payloads: [sqsEvent(Array(events[0...1]) + [.raw("{this is not json")]), Array("{not an event".utf8)], standIn: standIn,
+            faults: [])
         let second = try await runBootstrapWithFaults(
             stack, payloads: [sqsEvent([events[2]]), sqsEvent([events[3]]), sqsEvent([events[4]]), sqsEvent(Array(events[5...6]))],
             standIn: standIn, faults: [401, 403, 500])
-        #expect(first.responses.first.map(failedIds) == [], "\(first.stderr)")
+        #expect(first.responses.first.map(failedIds) == ["m-2"], "\(first.stderr)")
+        #expect(first.invocationErrors.count == 1)
         #expect(await stack.exists(bucket, "processed/events/good.jsonl"))
         // 401 and 403 fail the record (SQS retries it); a persistent 500 on _bulk ends with the
         // records in the errors object, as the file is then filed with failures.
@@ -163,7 +166,7 @@ struct NoSecretLeaksTests {
         expectNoLeaks(texts, secrets: secrets)
     }
 
-    @Test("processing-lambda: a processed extract, a malformed one, a vanished one, a foreign bucket, a wrong secret")
+    @Test("processing-lambda: a processed extract, a malformed one, a vanished one, a foreign bucket, a malformed event, a wrong secret")
     func processing() async throws {
         var stack = try await SecurityStack(buckets: 2)
         let (extracts, processed) = (stack.buckets[0], stack.buckets[1])
@@ -186,8 +189,9 @@ struct NoSecretLeaksTests {
                     .created(bucket: extracts, key: badKey, etag: bad), .created(bucket: "someone-elses-bucket", key: goodKey, etag: nil),
                     .created(bucket: extracts, key: "processed/totesys/design/12-20221105T142049.jsonl", etag: "0123456789abcdef0123456789abcdef"),
                 ]),
+                Array("{not an event".utf8),
             ], secondsPerInvocation: 120)
-        #expect(run.responses.count == 2, "\(run.stderr)")
+        #expect(run.responses.count == 2 && run.invocationErrors.count == 1, "\(run.stderr)")
         #expect(run.responses.first.map(failedIds) == [], "\(run.stderr)")
         #expect(run.responses.last.map(failedIds) == ["m-0"], "\(run.stderr)")
 
