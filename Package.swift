@@ -325,6 +325,17 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
+        /// The bootstraps run with a role session's credentials through success and failure paths,
+        /// and nothing they produce may hold a secret; TLS verification cannot be switched off.
+        .testTarget(
+            name: "SecurityTests",
+            dependencies: [
+                "AWSClients", "AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "LoopbackHTTP", "OpenSearchStandIn", "PipelineCore",
+                "Primitives", "RuntimeAPIStandIn", "TestSupport",
+            ],
+            exclude: ["Scripts"],
+            swiftSettings: strictSettings
+        ),
             .testTarget(
             name: "IngestHandlerTests",
             dependencies: [

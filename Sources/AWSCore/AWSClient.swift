@@ -1,5 +1,6 @@
 package import AWSSigV4
 package import HTTPTransport
+import JSONCodec
 package import Primitives
 
 /// One request to an AWS service, before endpoint, signing and retries.
@@ -263,6 +264,22 @@ package struct AWSClient: Sendable {
             }
             return .failure(.transport(error.with(url: signed.url)))
         }
-        return .failure(.service(AWSServiceError.from(status: response.status, headers: response.headers, body: body)))
+        return .failure(.service(AWSServiceError.from(status: response.status, headers: response.headers, body: body).masking(current)))
+    }
+}
+
+extension AWSServiceError {
+    /// This error with the signing credentials' secret key and session token masked wherever the
+    /// service echoed them (its message and details), so that no error, log line or status item
+    /// repeats them, whatever form the echo takes.
+    func masking(_ credentials: AWSCredentials) -> AWSServiceError {
+        var copy = self
+        for secret in [credentials.secretAccessKey, credentials.sessionToken ?? ""] where secret.utf8.count >= 8 {
+            if copy.message.contains(secret) { copy.message = copy.message.replacing(secret, with: "[REDACTED]") }
+            if let details = copy.details, details.text.contains(secret) {
+                copy.details = try? JSONParser.parse(Array(details.text.replacing(secret, with: "[REDACTED]").utf8))
+            }
+        }
+        return copy
     }
 }

@@ -65,13 +65,36 @@ package struct AWSServiceError: Error, Sendable, Hashable, CustomStringConvertib
         if code == nil, let errorType = headers["x-amzn-ErrorType"] {
             code = shortCode(String(errorType.split(separator: ":").first ?? ""))
         }
+        let quoted = withoutQuotedRequest(message)
+        if quoted != message, case .object(var object)? = details {
+            for name in ["message", "Message", "errorMessage"] where object[name] != nil { object[name] = .string(quoted) }
+            details = .object(object)
+        }
         return AWSServiceError(
             status: status,
             code: (code?.isEmpty == false ? code! : "Http\(status)"),
-            message: message,
+            message: quoted,
             requestId: requestId,
             details: details
         )
+    }
+
+    /// What AWS services (and OpenSearch) append to a `SignatureDoesNotMatch` message: the
+    /// canonical request they expected, which quotes the signed headers with their values (the
+    /// session token among them), and the string to sign.
+    static let quotedRequestMarkers = ["The Canonical String for this request should have been", "The String-to-Sign should have been"]
+
+    /// `message` without the request it quotes, so that no error, log line or status item carries
+    /// the session token on from it.
+    static func withoutQuotedRequest(_ message: String) -> String {
+        var cut = message.endIndex
+        for marker in quotedRequestMarkers {
+            if let range = message.firstRange(of: marker), range.lowerBound < cut { cut = range.lowerBound }
+        }
+        guard cut < message.endIndex else { return message }
+        var kept = message[..<cut]
+        while let last = kept.last, last == " " || last == "\n" || last == "\r" || last == "\t" { kept.removeLast() }
+        return kept + " (the request the service quoted is left out)"
     }
 
     /// `com.amazonaws.sqs#QueueDoesNotExist` → `QueueDoesNotExist`.

@@ -1,3 +1,4 @@
+import HTTPTransport
 package import Primitives
 
 /// A configuration problem found at start-up, saying what to set.
@@ -63,7 +64,8 @@ package struct ServiceEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// Parses `scheme://host[:port][/path]`; only http and https are accepted.
     package init(parsing text: String, isCustom: Bool = true) throws(AWSConfigError) {
         func invalid(_ why: String) -> AWSConfigError {
-            AWSConfigError(.invalidEndpoint, setting: "endpoint URL", detail: "'\(text)' is not a valid endpoint URL: \(why)")
+            // The URL as given may hold a password (user information): it is quoted without it.
+            AWSConfigError(.invalidEndpoint, setting: "endpoint URL", detail: "'\(RedactedURL.redact(text))' is not a valid endpoint URL: \(why)")
         }
         guard let schemeEnd = text.firstRange(of: "://") else { throw invalid("it has no scheme (expected http:// or https://)") }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()

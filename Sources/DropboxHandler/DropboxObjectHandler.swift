@@ -56,8 +56,10 @@ package struct DropboxObjectHandler: S3ObjectHandler {
     package func process(_ object: S3EventRecord, context: LambdaContext) async throws -> DropboxOutcome {
         var log = context.logger.with("stage", .string(PipelineStage.dropbox.rawValue)).with("file", .string(object.key))
         guard object.bucketName == settings.dropboxBucket else {
-            log.warn("event from a bucket that is not the dropbox: ignored", ["bucket": .string(object.bucketName)])
-            context.metrics.increment("ForeignBucketEvents")
+            log.warn(
+                "event from a bucket that is not the dropbox: ignored",
+                ["bucket": .string(object.bucketName), "code": .string(ForeignBucket.code)])
+            context.metrics.increment(ForeignBucket.metric)
             return .ignored("bucket \(object.bucketName) is not the dropbox bucket")
         }
         guard object.key.hasPrefix(settings.incomingPrefix), object.key.utf8.count > settings.incomingPrefix.utf8.count else {

@@ -65,13 +65,12 @@ package enum RedactedURL {
 
     package static func redact(_ url: String) -> String {
         var text = url
-        // userinfo: scheme://user:pass@host
-        if let schemeEnd = text.firstRange(of: "://") {
-            let afterScheme = text[schemeEnd.upperBound...]
-            let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
-            if let at = afterScheme[..<authorityEnd].lastIndex(of: "@") {
-                text = String(text[..<schemeEnd.upperBound]) + "REDACTED@" + String(text[text.index(after: at)...])
-            }
+        // userinfo: scheme://user:pass@host, or user:pass@host when the scheme is missing
+        let authorityStart = text.firstRange(of: "://")?.upperBound ?? text.startIndex
+        let afterScheme = text[authorityStart...]
+        let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
+        if let at = afterScheme[..<authorityEnd].lastIndex(of: "@") {
+            text = String(text[..<authorityStart]) + "REDACTED@" + String(text[text.index(after: at)...])
         }
         guard let question = text.firstIndex(of: "?") else { return text }
         let base = text[..<question]

@@ -72,7 +72,14 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
     {
         let started = context.clock.now()
         var logger = context.logger.with("stage", "ingest").with("key", .string(key))
-        guard bucket == settings.ingestBucket, let keys = IngestKeys(incomingKey: key) else {
+        guard bucket == settings.ingestBucket else {
+            logger.warn(
+                "event from a bucket that is not the ingest bucket: ignored",
+                ["bucket": .string(bucket), "code": .string(ForeignBucket.code)])
+            context.metrics.increment(ForeignBucket.metric)
+            return .ignored("bucket \(bucket) is not the ingest bucket")
+        }
+        guard let keys = IngestKeys(incomingKey: key) else {
             logger.info("object ignored: not under in/<dataset>/ of the ingest bucket", ["bucket": .string(bucket)])
             return .ignored("not under in/<dataset>/ of \(settings.ingestBucket)")
         }

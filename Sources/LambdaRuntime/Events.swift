@@ -203,3 +203,11 @@ package enum S3Notification: Sendable, Hashable {
         )
     }
 }
+
+/// How every handler refuses an S3 event from a bucket other than the one it is configured for:
+/// a warning carrying `code` and the bucket, the metric `metric`, and an acknowledgement without
+/// reading or writing anything (the message is not retried: the event cannot become valid).
+package enum ForeignBucket {
+    package static let code = "ForeignBucket"
+    package static let metric = "ForeignBucketEvents"
+}

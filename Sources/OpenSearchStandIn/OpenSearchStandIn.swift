@@ -71,6 +71,8 @@ package final class OpenSearchStandIn: Sendable {
 
     /// The next requests matching `fault` fail with its status.
     package func failNext(_ fault: ScriptedFault) { core.lock.withLock { core.scripted.append(fault) } }
+    /// Drops every scripted failure not used yet.
+    package func clearScriptedFaults() { core.lock.withLock { core.scripted.removeAll() } }
 
     /// Changes the injected fault shares (the generator is re-seeded).
     package func setFaults(_ faults: FaultSettings) {

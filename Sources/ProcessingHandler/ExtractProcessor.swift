@@ -25,6 +25,8 @@ package struct ProcessingOutcome: Sendable, Hashable {
         case latestMarker
         /// Not an extract of this star schema.
         case notAnExtract
+        /// An event from a bucket other than the extracts bucket: refused, nothing read or written.
+        case foreignBucket
     }
 
     package var kind: Kind
@@ -81,8 +83,11 @@ package struct ExtractProcessor: Sendable {
     package func process(bucket: String, key: String, context: LambdaContext) async throws(ProcessingError) -> ProcessingOutcome {
         let logger = context.logger.with("key", .string(key)).with("stage", "processing")
         guard bucket == settings.extractsBucket else {
-            logger.info("object ignored: not in the extracts bucket", ["bucket": .string(bucket)])
-            return ProcessingOutcome(kind: .notAnExtract)
+            logger.warn(
+                "event from a bucket that is not the extracts bucket: ignored",
+                ["bucket": .string(bucket), "code": .string(ForeignBucket.code)])
+            context.metrics.increment(ForeignBucket.metric)
+            return ProcessingOutcome(kind: .foreignBucket)
         }
         let extract: Extract
         switch recognizer.classify(key) {

@@ -24,11 +24,13 @@ package final class MotoStack: @unchecked Sendable {
     }
 
     /// Starts a new server and waits until it has printed its endpoint and key.
-    package init(auth: Bool = true, region: String = "us-east-1") throws {
+    /// - Parameter options: more options for `moto_stack.py` (`--canonical-query`).
+    package init(auth: Bool = true, region: String = "us-east-1", options: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = ["python3", Self.repositoryRoot.appendingPathComponent("scripts/moto_stack.py").path, "--region", region]
         if !auth { arguments.append("--no-auth") }
+        arguments += options
         process.arguments = arguments
         let stdin = Pipe()
         let stdout = Pipe()

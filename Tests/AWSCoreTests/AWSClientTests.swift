@@ -1,6 +1,7 @@
 import AWSCore
 import AWSSigV4
 import HTTPTransport
+import JSONCodec
 import Primitives
 import Synchronization
 import Testing
@@ -42,6 +43,29 @@ struct AWSClientTests {
         #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/sqs/aws4_request"))
         #expect(authorization.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-target"))
         #expect(sent.headers["x-amz-content-sha256"] == nil)
+    }
+
+    @Test("A service error that echoes the secret key or the session token has them masked, in its message and details")
+    func echoedCredentialsMasked() async throws {
+        let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+        let token = "IQoJb3JpZ2luX2VjEXAMPLE/session+token=="
+        let transport = ClosureTransport { request, _ throws(HTTPError) in
+            let echoed = "token \(request.headers["X-Amz-Security-Token"] ?? "") and key \(secret)"
+            return Self.status(400, #"{"__type":"ValidationException","message":"\#(echoed)","Item":{"note":"\#(echoed)"}}"#)
+        }
+        let client = AWSClient(
+            service: .dynamoDB, region: "us-east-1", endpoint: try ServiceEndpoint(parsing: "http://127.0.0.1:4566"),
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "ASIAEXAMPLE", secretAccessKey: secret, sessionToken: token)),
+            transport: transport, retry: RetryStrategy(maxAttempts: 1), clock: Self.clock)
+        do {
+            _ = try await client.send(AWSRequest(method: "POST", body: .bytes(Array("{}".utf8))))
+            Issue.record("the 400 was not an error")
+        } catch {
+            guard case .service(let service) = error else { throw error }
+            #expect(service.message == "token [REDACTED] and key [REDACTED]")
+            #expect(service.details?["Item"]?["note"]?.stringValue == "token [REDACTED] and key [REDACTED]")
+            #expect(!error.description.contains(token) && !error.description.contains(secret))
+        }
     }
 
     @Test("S3 requests carry x-amz-content-sha256")

@@ -32,6 +32,20 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("An endpoint URL with a password is refused, and the error quotes it without the password")
+    func endpointPasswordNotEchoed() throws {
+        for text in ["https://admin:Sup3r-Secret-Pw@search.example.com", "admin:Sup3r-Secret-Pw@search.example.com:9200"] {
+            do {
+                _ = try ServiceEndpoint(parsing: text)
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect(error.code == .invalidEndpoint)
+                #expect(!error.description.contains("Sup3r-Secret-Pw"), "\(error)")
+                #expect(error.description.contains("REDACTED@search.example.com"), "\(error)")
+            }
+        }
+    }
+
     @Test("AWS_MAX_ATTEMPTS must be a small whole number")
     func maxAttempts() throws {
         let settings = try AWSSettings(environment: Environment(["AWS_REGION": "eu-west-2", "AWS_MAX_ATTEMPTS": "5"]))

@@ -1,5 +1,6 @@
 import AWSCore
 import HTTPTransport
+import JSONCodec
 import Testing
 
 @Suite("AWS service errors")
@@ -16,6 +17,19 @@ struct ServiceErrorTests {
         #expect(error.code == "SignatureDoesNotMatch")
         #expect(error.requestId == "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE")
         #expect(error.message.hasPrefix("The request signature"))
+    }
+
+    @Test("a rejected signature's message loses the canonical request and string to sign it quotes, session token and all")
+    func quotedRequestLeftOut() throws {
+        let error = AWSServiceError.from(status: 403, headers: [:], body: try fixture("errors/signature-quoting-request.json"))
+        #expect(error.code == "SignatureDoesNotMatch")
+        #expect(error.message.hasPrefix("The request signature we calculated does not match"))
+        #expect(error.message.hasSuffix("for details. (the request the service quoted is left out)"))
+        for text in [error.description, error.details?.text ?? ""] {
+            #expect(!text.contains("IQoJb3JpZ2luX2VjEXAMPLETOKEN"))
+            #expect(!text.contains("Canonical String"))
+            #expect(!text.contains("AWS4-HMAC-SHA256"))
+        }
     }
 
     @Test("JSON __type keeps only the part after #")

@@ -186,6 +186,30 @@ struct DropboxHandlerTests {
         #expect(messages.contains("s3:TestEvent acknowledged"))
     }
 
+    @Test("An event from another bucket is refused: logged with its code and counted, the object untouched, nothing recorded")
+    func foreignBucketRefused() async throws {
+        let stack = try await DropboxStack()
+        let handler = try await stack.handler()
+        let other = unique("other")
+        try await stack.s3.createBucket(other)
+        let key = "received_files/sales/eu/foreign.jsonl"
+        let put = try await stack.s3.putObject(bucket: other, key: key, body: jsonLines(2))
+        let record = S3EventRecord(
+            eventName: "ObjectCreated:Put", bucketName: other, key: key, size: Int64(jsonLines(2).count), eTag: put.etag.map(FileId.unquoted))
+        let context = stack.context()
+        let outcome = try await handler.batch.handler.process(record, context: context)
+        #expect(outcome == .ignored("bucket \(other) is not the dropbox bucket"))
+        let warning = try #require(stack.logLines.first { $0["code"]?.stringValue == "ForeignBucket" })
+        #expect(warning["level"]?.stringValue == "WARN")
+        #expect(warning["bucket"]?.stringValue == other)
+        #expect(context.metrics.pendingMetrics.filter { $0.name == "ForeignBucketEvents" }.flatMap(\.values) == [1])
+        #expect(await stack.exists(other, key))
+        #expect(await stack.exists(other, "rejected/sales/eu/foreign.jsonl.error.json") == false)
+        #expect(await stack.exists(stack.ingest, "in/sales/sales/eu/foreign.jsonl") == false)
+        let fileId = FileId.make(dataset: "sales", relativePath: "sales/eu/foreign.jsonl", etag: record.eTag, versionId: nil)
+        #expect(try await stack.store.get(fileId: fileId, stage: .dropbox) == nil)
+    }
+
     @Test("Above MULTIPART_COPY_THRESHOLD_MB the file is moved with UploadPartCopy and verified by its metadata")
     func multipartThreshold() async throws {
         let stack = try await DropboxStack(extra: ["MULTIPART_COPY_THRESHOLD_MB": "1", "MULTIPART_COPY_PART_MB": "5"])

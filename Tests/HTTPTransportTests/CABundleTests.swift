@@ -174,3 +174,62 @@ struct CurlTransportTLSTests {
         #expect(error.code == .tlsFailure)
     }
 }
+
+/// Verification cannot be switched off for https. The one setting that changes trust is
+/// `SSL_CERT_FILE`, which replaces the CA bundle (trust is then exactly that file: it can add a
+/// private CA, never remove the check). `CURL_CA_BUNDLE`, `AWS_CA_BUNDLE` and `REQUESTS_CA_BUNDLE`
+/// are read by curl's command line, botocore and requests, not by this transport; an empty one (a
+/// way to switch verification off in requests) changes nothing here. Checked on the real `awssign`
+/// process, so libcurl and OpenSSL see the environment as a bootstrap's would.
+@Suite("No setting switches TLS verification off", .serialized)
+struct TLSVerificationCannotBeDisabledTests {
+    func awssign(_ url: String, _ extra: [String: String], arguments: [String] = []) async throws -> ChildProcess {
+        var environment = [
+            "PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "AWS_EC2_METADATA_DISABLED": "true",
+        ]
+        for (name, value) in extra { environment[name] = value }
+        let child = try ChildProcess(try builtExecutable("awssign"), arguments: ["--service", "es"] + arguments + [url], environment: environment)
+        await child.wait()
+        return child
+    }
+
+    @Test("an untrusted self-signed server fails with TLSFailure under every setting that could look like a switch; trusting its certificate passes")
+    func environmentCannotDisableVerification() async throws {
+        let server = try await LoopbackTLSServer()
+        let emptyDirectory = server.directory.appendingPathComponent("no-certificates")
+        try FileManager.default.createDirectory(at: emptyDirectory, withIntermediateDirectories: true)
+        let insecureConfig = server.directory.appendingPathComponent("openssl.cnf")
+        try Data("openssl_conf = x\n[x]\nssl_conf = s\n[s]\nsystem_default = d\n[d]\nVerifyMode = None\n".utf8).write(to: insecureConfig)
+        let attempts: [[String: String]] = [
+            [:],
+            ["SSL_CERT_FILE": ""],
+            ["SSL_CERT_DIR": emptyDirectory.path],
+            ["CURL_CA_BUNDLE": ""], ["CURL_CA_BUNDLE": server.certificatePath],
+            ["AWS_CA_BUNDLE": ""], ["AWS_CA_BUNDLE": server.certificatePath],
+            ["REQUESTS_CA_BUNDLE": ""], ["CURL_SSL_NO_VERIFY": "1"], ["CURL_INSECURE": "1"], ["PYTHONHTTPSVERIFY": "0"],
+            ["NODE_TLS_REJECT_UNAUTHORIZED": "0"], ["AWS_NO_VERIFY_SSL": "true"], ["OPENSSL_CONF": insecureConfig.path],
+            ["SSL_CERT_FILE": "", "SSL_CERT_DIR": "", "CURL_CA_BUNDLE": "", "AWS_CA_BUNDLE": "", "OPENSSL_CONF": insecureConfig.path],
+        ]
+        var outcomes: [(setting: [String: String], status: Int32, stdout: String, stderr: String)] = []
+        for setting in attempts {
+            let child = try await awssign(server.url, setting)
+            outcomes.append((setting, child.process.terminationStatus, child.stdout, child.stderr))
+        }
+        let trusted = try await awssign(server.url, ["SSL_CERT_FILE": server.certificatePath])
+        let insecureFlags = [try await awssign(server.url, [:], arguments: ["-k"]), try await awssign(server.url, [:], arguments: ["--insecure"])]
+        await server.stop()
+
+        for outcome in outcomes {
+            #expect(outcome.status != 0, "\(outcome.setting) reached the server")
+            #expect(!outcome.stdout.contains("verified"), "\(outcome.setting)")
+            #expect(outcome.stderr.contains("TLSFailure"), "\(outcome.setting): \(outcome.stderr)")
+        }
+        #expect(trusted.process.terminationStatus == 0, "\(trusted.stderr)")
+        #expect(trusted.stdout == "verified")
+        for flag in insecureFlags {
+            #expect(flag.process.terminationStatus != 0)
+            #expect(flag.stderr.contains("unknown option"), "\(flag.stderr)")
+        }
+    }
+}

@@ -3,6 +3,7 @@ import Foundation
 import Gzip
 import IngestHandler
 import JSONCodec
+import LambdaRuntime
 import OpenSearchStandIn
 import PipelineCore
 import Testing
@@ -55,6 +56,30 @@ struct IngestHandlerTests {
         #expect(third == .ignored("in/events/other.jsonl no longer exists"))
         #expect(stack.standIn.stats.bulkRequests == requestsBefore)
         #expect(try await stack.count("events-2024.05") == 40)
+    }
+
+    @Test("An event from another bucket is refused: logged with its code and counted, nothing read, indexed, moved or recorded")
+    func foreignBucketRefused() async throws {
+        let stack = try await IngestTestStack()
+        let other = "other-\(UUID().uuidString.lowercased().prefix(10))"
+        try await stack.s3.createBucket(other)
+        let put = try await stack.s3.putObject(bucket: other, key: "in/events/foreign.jsonl", body: Self.eventLines(0..<5))
+        let logs = MemoryLogSink()
+        let context = IngestTestStack.context(logs: logs)
+        let requestsBefore = stack.standIn.stats.requests
+        let disposition = try await stack.handler().ingest(
+            bucket: other, key: "in/events/foreign.jsonl", eventETag: put.etag, context: context)
+        #expect(disposition == .ignored("bucket \(other) is not the ingest bucket"))
+        let warning = try #require(logs.lines.compactMap { try? JSONParser.parse($0) }.first { $0["code"]?.stringValue == "ForeignBucket" })
+        #expect(warning["level"]?.stringValue == "WARN")
+        #expect(warning["bucket"]?.stringValue == other)
+        #expect(context.metrics.pendingMetrics.filter { $0.name == "ForeignBucketEvents" }.flatMap(\.values) == [1])
+        #expect(stack.standIn.stats.requests == requestsBefore)
+        #expect((try? await stack.s3.headObject(bucket: other, key: "in/events/foreign.jsonl")) != nil)
+        #expect((try? await stack.s3.headObject(bucket: other, key: "processed/events/foreign.jsonl")) == nil)
+        #expect(try await stack.exists("processed/events/foreign.jsonl") == false)
+        let fileId = FileId.make(dataset: "events", relativePath: "foreign.jsonl", etag: put.etag.map(FileId.unquoted), versionId: nil)
+        #expect(try await stack.statusRecord(fileId) == nil)
     }
 
     @Test("A gzip CSV with CRLF, quotes and a blank line: typed columns indexed, a bad cell in the errors object, PARTIAL")

@@ -241,6 +241,27 @@ struct ProcessingHandlerMotoTests {
         #expect(try await stack.processedKeys().isEmpty)
     }
 
+    @Test("An extract event from another bucket is refused: logged with its code and counted, nothing read, written or recorded")
+    func foreignBucketRefused() async throws {
+        let stack = try await ProcessingTestStack.make()
+        let other = uniqueName("other")
+        try await stack.clients.s3.createBucket(other)
+        let key = stack.extractKey("design", 5)
+        let put = try await stack.clients.s3.putObject(bucket: other, key: key, body: Array((try lines("design").joined(separator: "\n") + "\n").utf8))
+        let context = stack.context()
+        let outcome = try await stack.processor.process(bucket: other, key: key, context: context)
+        #expect(outcome.kind == .foreignBucket)
+        let warning = try #require(stack.logs.lines.compactMap { try? JSONParser.parse($0) }.first { $0["code"]?.stringValue == "ForeignBucket" })
+        #expect(warning["level"]?.stringValue == "WARN")
+        #expect(warning["bucket"]?.stringValue == other)
+        #expect(metricTotal(context, "ForeignBucketEvents") == 1)
+        #expect(try await stack.processedKeys().isEmpty)
+        #expect(try await stack.watermark("design") == nil)
+        let fileId = FileId.make(dataset: "totesys", relativePath: "design/5-20221103T142049.jsonl", etag: put.etag, versionId: nil)
+        #expect(try await stack.status(fileId) == nil)
+        #expect(try await stack.clients.s3.listAllObjects(bucket: other).allObjects().map(\.key) == [key])
+    }
+
     @Test("Through the SQS batch helper: a good and a malformed extract in one batch; only the bad one is reported")
     func batch() async throws {
         let stack = try await ProcessingTestStack.make()

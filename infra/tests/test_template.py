@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+import code_grants as cg
 import template_model as tm
 
 ARN = "arn:${AWS::Partition}"
@@ -16,7 +17,7 @@ TABLE = {
     "${StatusTable.Arn}/index/file_name_index",
     "${StatusTable.Arn}/index/dataset_time_index",
 }
-STATUS_ROWS = {f"dynamodb:{a}": TABLE for a in ("GetItem", "PutItem", "UpdateItem", "Query")}
+STATUS_ROWS = {f"dynamodb:{a}": TABLE for a in ("GetItem", "UpdateItem", "Query")}
 
 
 def receive(queue: str) -> dict[str, set[str]]:
@@ -34,19 +35,23 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         **logs("DropboxLogGroup"),
         **receive("DropboxQueue"),
         **STATUS_ROWS,
-        # Read and remove what providers drop; copy it to in/ (server-side, maybe multipart) or to rejected/.
-        "s3:GetObject": {"${DropboxBucket.Arn}/${DropboxPrefix}*"},
+        # Read and remove what providers drop; copy it to in/ (server-side, maybe multipart) or to
+        # rejected/, and read the copy's head back to verify it (and an earlier rejection's report).
+        "s3:GetObject": {"${DropboxBucket.Arn}/${DropboxPrefix}*", "${DropboxBucket.Arn}/rejected/*", "${IngestBucket.Arn}/in/*"},
         "s3:DeleteObject": {"${DropboxBucket.Arn}/${DropboxPrefix}*"},
         "s3:PutObject": {"${DropboxBucket.Arn}/rejected/*", "${IngestBucket.Arn}/in/*"},
-        "s3:AbortMultipartUpload": {"${IngestBucket.Arn}/in/*"},
+        "s3:AbortMultipartUpload": {"${DropboxBucket.Arn}/rejected/*", "${IngestBucket.Arn}/in/*"},
+        # 404 rather than 403 for a missing object (a vanished file, a move not finished).
+        "s3:ListBucket": {"${DropboxBucket.Arn}", "${IngestBucket.Arn}"},
         "ssm:GetParameter": {SSM + "${DatasetsParameterName}"},
     },
     "IngestFunctionRole": {
         **logs("IngestLogGroup"),
         **receive("IngestQueue"),
         **STATUS_ROWS,
-        "s3:GetObject": {"${IngestBucket.Arn}/in/*"},
+        "s3:GetObject": {"${IngestBucket.Arn}/in/*", "${IngestBucket.Arn}/processed/*", "${IngestBucket.Arn}/failed/*"},
         "s3:DeleteObject": {"${IngestBucket.Arn}/in/*"},
+        "s3:ListBucket": {"${IngestBucket.Arn}"},
         "s3:PutObject": {"${IngestBucket.Arn}/processed/*", "${IngestBucket.Arn}/failed/*"},
         "s3:AbortMultipartUpload": {"${IngestBucket.Arn}/processed/*", "${IngestBucket.Arn}/failed/*"},
         "ssm:GetParameter": {SSM + "${DatasetsParameterName}"},
@@ -62,7 +67,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         **logs("ProcessingLogGroup"),
         **receive("ProcessingQueue"),
         **STATUS_ROWS,
-        "s3:GetObject": {"${IngestBucket.Arn}/${ProcessingTriggerPrefix}*"},
+        "s3:GetObject": {"${IngestBucket.Arn}/${ProcessingTriggerPrefix}*", "${ProcessedBucket.Arn}/*"},
+        "s3:ListBucket": {"${IngestBucket.Arn}", "${ProcessedBucket.Arn}"},
         "s3:PutObject": {"${ProcessedBucket.Arn}/*"},
         "s3:AbortMultipartUpload": {"${ProcessedBucket.Arn}/*"},
         "ssm:GetParameter": {
@@ -135,10 +141,28 @@ def test_an_added_wildcard_action_is_reported(template):
 def test_an_unused_action_or_a_wider_resource_is_reported(template):
     broken = tm.mutated(template)
     statement(broken, "IngestFunctionRole", "ReadAndRemoveIncomingFiles")["Resource"] = {"Fn::Sub": "${IngestBucket.Arn}/*"}
-    statement(broken, "ProcessingFunctionRole", "ReadExtracts")["Action"] = ["s3:GetObject", "s3:ListBucket"]
+    statement(broken, "ProcessingFunctionRole", "ReadExtracts")["Action"] = ["s3:GetObject", "s3:DeleteObject"]
     problems = tm.least_privilege_problems(broken, EXPECTED_GRANTS)
-    assert any(p.startswith("IngestFunctionRole grants s3:GetObject on ['${IngestBucket.Arn}/*']") for p in problems), problems
-    assert "ProcessingFunctionRole grants s3:ListBucket, which its function does not use" in problems
+    assert any(p.startswith("IngestFunctionRole grants s3:DeleteObject on ['${IngestBucket.Arn}/*']") for p in problems), problems
+    assert "ProcessingFunctionRole grants s3:DeleteObject, which its function does not use" in problems
+
+
+def test_each_role_grants_exactly_the_s3_dynamodb_and_ssm_actions_its_handler_code_calls():
+    for role, grants in EXPECTED_GRANTS.items():
+        used, unknown = cg.used_actions(role)
+        assert unknown == [], f"{role}: calls no mapping in code_grants.ACTIONS knows: {unknown}"
+        expected = {a for a in grants if a.startswith(("s3:", "dynamodb:", "ssm:"))}
+        assert expected == used, (role, "granted, not called:", sorted(expected - used), "called, not granted:", sorted(used - expected))
+    assert cg.set_up_calls_in_handlers() == []
+
+
+def test_the_code_reading_sees_a_new_call_and_a_missing_object_check():
+    used, unknown = cg.actions_in(["try await s3.deleteObject(bucket: b, key: k)", "x = try await dynamoDB.scan(t)"])
+    assert used == {"s3:DeleteObject"} and unknown == ["dynamoDB.scan"]
+    assert cg.actions_in(["} catch { if error.isS3NotFound { return nil } }"])[0] == {"s3:ListBucket"}
+    assert cg.actions_in(["// s3.deleteObject( in a comment", "StatusStore.createTable(db, table: t)"])[0] == set()
+    processing, _ = cg.used_actions("ProcessingFunctionRole")
+    assert "s3:DeleteObject" not in processing and "ssm:PutParameter" in processing
 
 
 def test_a_bare_star_resource_or_a_managed_policy_is_reported(template):
