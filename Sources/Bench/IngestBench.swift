@@ -14,7 +14,7 @@ import RecordReaders
 /// `bench ingest`: a JSON-lines file from S3 (moto) into OpenSearch (the stand-in, in this
 /// process), the real `ingest-lambda` binary (run with `--event`, as its own process) against
 /// `Benchmarks/python/ingest_boto3.py` (boto3 streaming, `json`, bulk requests of the same size):
-/// records/s, MB/s of input, CPU seconds per GB and peak RSS of each process. Then the
+/// records/s, MB/s of input, CPU seconds per GB and peak RSS of each process (the handler's `VmHWM`). Then the
 /// parse-and-encode rate alone: `IngestEngine` with a discarding sink on one thread, against the
 /// same script reading a local file and discarding its bodies.
 ///
@@ -77,7 +77,7 @@ enum IngestBench {
             "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_EC2_METADATA_DISABLED": "true", "INGEST_BUCKET_NAME": bucket, "INGEST_STATUS_TABLE": table,
             "OPEN_SEARCH_ENDPOINT": standIn.endpoint, "DATASETS_FILE": datasetsPath, "AWS_LAMBDA_LOG_LEVEL": "WARN", "PATH": "/usr/bin:/bin",
-        ]
+        ].merging(passedThrough()) { $1 }
         let s3 = try S3DownloadBench.makeClient(endpoint: moto.endpoint)
         try S3DownloadBench.blocking {
             try await s3.createBucket(bucket)
@@ -154,6 +154,11 @@ enum IngestBench {
         }
     }
 
+    /// Allocator settings (`GLIBC_TUNABLES`, `MALLOC_*`) given to the bench are given to the handler too.
+    static func passedThrough() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { $0.key == "GLIBC_TUNABLES" || $0.key.hasPrefix("MALLOC_") }
+    }
+
     /// `BENCH_INGEST_ONLY=parse`: the parse-and-encode row alone, without moto or the stand-in
     /// (for profiling).
     static func runParseOnly() throws {
@@ -196,7 +201,9 @@ enum IngestBench {
             throw BenchError("build ingest-lambda next to bench (swift build -c release --product ingest-lambda)")
         }
         var pid: pid_t = 0
-        let argv: [String] = [binary, "--event", eventPath, "--timeout", "900"]
+        // BENCH_INGEST_WRAPPER runs the handler under a tool (`heaptrack -o /tmp/ingest`, `valgrind --tool=massif`).
+        let wrapper = (ProcessInfo.processInfo.environment["BENCH_INGEST_WRAPPER"] ?? "").split(separator: " ").map(String.init)
+        let argv: [String] = wrapper + [binary, "--event", eventPath, "--timeout", "900"]
         let envp = environment.map { "\($0.key)=\($0.value)" }
         var cArgs = argv.map { strdup($0) } + [nil]
         var cEnv = envp.map { strdup($0) } + [nil]
@@ -205,16 +212,25 @@ enum IngestBench {
             for p in cEnv { free(p) }
         }
         let start = Date()
-        let spawned = posix_spawn(&pid, binary, nil, nil, &cArgs, &cEnv)
+        let spawned = posix_spawnp(&pid, argv[0], nil, nil, &cArgs, &cEnv)
         guard spawned == 0 else { throw BenchError("posix_spawn failed: \(spawned)") }
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        // Peak RSS is the child's VmHWM, polled until it exits: wait4's ru_maxrss would carry the
+        // bench's own high-water mark (see DropboxBench), and the bench holds the generated file.
+        var peakKiB = 0
+        while true {
+            let done = wait4(pid, &status, WNOHANG, &usage)
+            if done == pid { break }
+            if done < 0, errno != EINTR { throw BenchError("wait4 failed: \(String(cString: strerror(errno)))") }
+            if let kib = DropboxBench.highWaterMarkKiB(pid) { peakKiB = max(peakKiB, kib) }
+            usleep(2000)
+        }
         let seconds = Date().timeIntervalSince(start)
         guard status == 0 else { throw BenchError("ingest-lambda exited with status \(status)") }
         let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
             + Double(usage.ru_stime.tv_usec) / 1e6
-        return Measurement(seconds: seconds, records: 0, bytes: 0, cpuSeconds: cpu, maxRSSKiB: Int(usage.ru_maxrss))
+        return Measurement(seconds: seconds, records: 0, bytes: 0, cpuSeconds: cpu, maxRSSKiB: peakKiB)
     }
 
     static func runPeer(_ process: Process) throws -> Measurement {

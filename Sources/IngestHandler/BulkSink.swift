@@ -81,7 +81,7 @@ package struct OpenSearchBulkSink: BulkSink {
         }
         let summary: BulkSummary
         do {
-            summary = try await indexer.send(actions)
+            summary = try await indexer.send(actions, joined: batch.body)
         } catch {
             throw IngestError(.openSearch, "bulk request refused: \(error)", underlying: error)
         }

@@ -101,18 +101,19 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         let capacity = chunkBytes + chunkBytes / 8
 
         do {
-            try await withThrowingTaskGroup(of: (BulkBatch, BulkBatchOutcome).self) { group in
+            // A finished task hands back its entries (for failure reports), not its body.
+            try await withThrowingTaskGroup(of: ([BulkBatch.Entry], BulkBatchOutcome).self) { group in
                 var inFlight = 0
                 var batch = BulkBatch(capacity: capacity)
 
-                func absorb(_ done: (BulkBatch, BulkBatchOutcome)) async throws {
-                    let (sent, outcome) = done
+                func absorb(_ done: ([BulkBatch.Entry], BulkBatchOutcome)) async throws {
+                    let (entries, outcome) = done
                     result.indexed += outcome.succeeded
                     result.requests += outcome.requests
                     result.itemRetries += outcome.itemRetries
                     result.requestRetries += outcome.requestRetries
                     for failure in outcome.failures {
-                        let entry = sent.entries[failure.entry]
+                        let entry = entries[failure.entry]
                         result.indexFailures += 1
                         try await errors.record(
                             IngestErrorEntry(
@@ -128,7 +129,7 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                     }
                     let full = batch
                     result.bulkBytes += Int64(full.body.count)
-                    group.addTask { (full, try await sink.send(full)) }
+                    group.addTask { (full.entries, try await sink.send(full)) }
                     inFlight += 1
                     batch = BulkBatch(capacity: capacity)
                 }
