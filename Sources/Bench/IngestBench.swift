@@ -31,6 +31,8 @@ enum IngestBench {
         var bytes: Int
         var cpuSeconds: Double
         var maxRSSKiB: Int
+        /// The memory cgroup's peak usage (RSS, page cache and kernel memory), when run in one.
+        var cgroupPeakKiB: Int?
     }
 
     static let datasets = """
@@ -38,18 +40,19 @@ enum IngestBench {
           "requiredFields": {"event_id": "integer"}, "idFields": ["event_id"], "index": {"name": "bench-{created_at:month}"}}]}
         """
 
-    /// About 200-byte records, eight fields.
-    static func generate(megabytes: Int) -> [UInt8] {
+    /// About 200-byte records, eight fields; `padding` more characters in each record's note.
+    static func generate(megabytes: Int, padding: Int = 0) -> [UInt8] {
         let target = megabytes << 20
         var out: [UInt8] = []
         out.reserveCapacity(target + 512)
         var i = 0
         let cities = ["Leeds", "York", "Hull", "Bath", "Derby"]
+        let pad = String(repeating: "p", count: padding)
         while out.count < target {
             let line =
                 #"{"event_id":\#(i),"created_at":"2024-05-\#(10 + i % 20)T10:\#(10 + i % 50):00Z","city":"\#(cities[i % 5])","#
                 + #""amount":\#(i * 37 % 100_000).\#(i % 100),"active":\#(i % 2 == 0),"tags":["ingest","batch-\#(i % 7)"],"#
-                + #""note":"plain order note number \#(i) with some padding text"}"# + "\n"
+                + #""note":"plain order note number \#(i) with some padding text\#(pad)"}"# + "\n"
             out.append(contentsOf: line.utf8)
             i += 1
         }
@@ -90,14 +93,20 @@ enum IngestBench {
 
         var rows: [(String, Measurement)] = []
         var localFile = ""
+        var expected = 0
+        let padding = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_RECORD_PAD"] ?? "") ?? 0
+        let cgroup = try Int(ProcessInfo.processInfo.environment["BENCH_INGEST_MEMORY_LIMIT_MB"] ?? "").map {
+            try MemoryCgroup(name: "bench-ingest-\(getpid())", limitBytes: $0 << 20)
+        }
+        defer { cgroup?.remove() }
         for (n, size) in sizes.enumerated() {
-            let data = generate(megabytes: size)
+            let data = generate(megabytes: size, padding: padding)
             let key = "in/events/bench-\(size).jsonl"
             print("uploading \(size) MiB to moto…")
             let etag = try S3DownloadBench.blocking {
                 try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(singleChunk(data)).etag ?? ""
             }
-            if n == 0 {
+            if n == 0, !options.swiftOnly {
                 localFile = work.appendingPathComponent("bench.jsonl").path
                 try Data(data).write(to: URL(fileURLWithPath: localFile))
                 try S3DownloadBench.blocking {
@@ -106,12 +115,16 @@ enum IngestBench {
             }
             let eventPath = work.appendingPathComponent("event-\(size).json").path
             try Data(event(bucket: bucket, key: key, etag: etag, size: data.count)).write(to: URL(fileURLWithPath: eventPath))
-            var m = try swiftChild(eventPath: eventPath, environment: environment)
+            print("ingesting \(size) MiB with ingest-lambda\(cgroup.map { " in a memory cgroup limited to \($0.limitBytes >> 20) MiB" } ?? "")…")
+            var m = try swiftChild(eventPath: eventPath, environment: environment, cgroup: cgroup)
             m.bytes = data.count
             m.records = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            // Every file numbers its events from 0, so the documents are those of the largest.
+            expected = max(expected, m.records)
             rows.append(("swift ingest-lambda, \(size) MiB", m))
         }
         let indexed = countDocuments(standIn, prefix: "bench-")
+        guard indexed == expected else { throw BenchError("the stand-in holds \(indexed) documents, not \(expected)") }
         if !options.swiftOnly {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -139,7 +152,11 @@ enum IngestBench {
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
         print("\nJSON lines from S3 (moto) into OpenSearch (stand-in, SigV4 checked), 5 MiB bulk bodies; one process per row")
-        print("documents in the stand-in after the Swift runs: \(indexed)")
+        print("documents in the stand-in after the Swift runs: \(indexed) (as expected)")
+        if let cgroup {
+            print("ingest-lambda ran in a memory cgroup limited to \(cgroup.limitBytes >> 20) MiB (memory.limit_in_bytes / memory.max)")
+            for (name, m) in rows { print("  \(name): cgroup peak \((m.cgroupPeakKiB ?? 0) / 1024) MiB, VmHWM \(m.maxRSSKiB / 1024) MiB") }
+        }
         print(pad("case", 36) + pad("records/s", 12) + pad("MB/s", 8) + pad("seconds", 9) + pad("CPU s/GB", 10) + "peak RSS")
         for (name, m) in rows + parseRows {
             print(
@@ -194,7 +211,7 @@ enum IngestBench {
     }
 
     /// Runs `ingest-lambda --event` and measures it with `wait4` (CPU and peak RSS of that child alone).
-    static func swiftChild(eventPath: String, environment: [String: String]) throws -> Measurement {
+    static func swiftChild(eventPath: String, environment: [String: String], cgroup: MemoryCgroup? = nil) throws -> Measurement {
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("ingest-lambda").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -203,7 +220,9 @@ enum IngestBench {
         var pid: pid_t = 0
         // BENCH_INGEST_WRAPPER runs the handler under a tool (`heaptrack -o /tmp/ingest`, `valgrind --tool=massif`).
         let wrapper = (ProcessInfo.processInfo.environment["BENCH_INGEST_WRAPPER"] ?? "").split(separator: " ").map(String.init)
-        let argv: [String] = wrapper + [binary, "--event", eventPath, "--timeout", "900"]
+        // In a cgroup: a shell joins it, then becomes the handler (so nothing is charged elsewhere first).
+        let joining = cgroup.map { ["/bin/sh", "-c", #"echo $$ > "$0" && exec "$@""#, $0.procsPath] } ?? []
+        let argv: [String] = joining + wrapper + [binary, "--event", eventPath, "--timeout", "900"]
         let envp = environment.map { "\($0.key)=\($0.value)" }
         var cArgs = argv.map { strdup($0) } + [nil]
         var cEnv = envp.map { strdup($0) } + [nil]
@@ -227,10 +246,14 @@ enum IngestBench {
             usleep(2000)
         }
         let seconds = Date().timeIntervalSince(start)
-        guard status == 0 else { throw BenchError("ingest-lambda exited with status \(status)") }
+        let cgroupPeak = cgroup?.peakKiB()
+        guard status == 0 else {
+            throw BenchError("ingest-lambda exited with status \(status)\(cgroup.map { "; cgroup: \($0.events())" } ?? "")")
+        }
+        cgroup?.resetPeak()
         let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
             + Double(usage.ru_stime.tv_usec) / 1e6
-        return Measurement(seconds: seconds, records: 0, bytes: 0, cpuSeconds: cpu, maxRSSKiB: peakKiB)
+        return Measurement(seconds: seconds, records: 0, bytes: 0, cpuSeconds: cpu, maxRSSKiB: peakKiB, cgroupPeakKiB: cgroupPeak)
     }
 
     static func runPeer(_ process: Process) throws -> Measurement {
@@ -294,4 +317,66 @@ final class SliceCursor: @unchecked Sendable {
             return Array(data[offset..<end])
         }
     }
+}
+
+/// A memory cgroup nested in the bench's own (v1 `memory` controller or v2), limited the way Lambda
+/// limits a function's memory: RSS and page cache together, no swap.
+struct MemoryCgroup {
+    let path: String
+    let limitBytes: Int
+    let v2: Bool
+
+    init(name: String, limitBytes: Int) throws {
+        let lines = ((try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? "").split(separator: "\n")
+        let v1Line = lines.first { $0.split(separator: ":", omittingEmptySubsequences: false).dropFirst().first?.split(separator: ",").contains("memory") == true }
+        let v2Line = lines.first { $0.hasPrefix("0::") }
+        if let v1Line, FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory") {
+            path = "/sys/fs/cgroup/memory" + String(v1Line.split(separator: ":", maxSplits: 2)[2]) + "/" + name
+            v2 = false
+        } else if let v2Line, FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") {
+            path = "/sys/fs/cgroup" + String(v2Line.dropFirst(3)) + "/" + name
+            v2 = true
+        } else {
+            throw BenchError("no memory cgroup to nest in (BENCH_INGEST_MEMORY_LIMIT_MB)")
+        }
+        self.limitBytes = limitBytes
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        } catch {
+            throw BenchError("cannot create the memory cgroup \(path): \(error)")
+        }
+        if v2 {
+            try write("memory.max", "\(limitBytes)")
+            try? write("memory.swap.max", "0")
+        } else {
+            try write("memory.limit_in_bytes", "\(limitBytes)")
+            try? write("memory.memsw.limit_in_bytes", "\(limitBytes)")
+        }
+    }
+
+    var procsPath: String { path + "/cgroup.procs" }
+
+    func write(_ file: String, _ value: String) throws {
+        do {
+            try value.write(toFile: path + "/" + file, atomically: false, encoding: .utf8)
+        } catch {
+            throw BenchError("cannot set \(file) of \(path): \(error)")
+        }
+    }
+
+    func read(_ file: String) -> String {
+        ((try? String(contentsOfFile: path + "/" + file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Peak usage since the cgroup was made or last reset.
+    func peakKiB() -> Int? { Int(read(v2 ? "memory.peak" : "memory.max_usage_in_bytes")).map { $0 / 1024 } }
+
+    func resetPeak() { if !v2 { try? write("memory.max_usage_in_bytes", "0") } }
+
+    /// Limit hits and OOM kills, for an error message.
+    func events() -> String {
+        v2 ? read("memory.events").replacingOccurrences(of: "\n", with: ", ") : "failcnt \(read("memory.failcnt")), \(read("memory.oom_control").replacingOccurrences(of: "\n", with: ", "))"
+    }
+
+    func remove() { rmdir(path) }
 }

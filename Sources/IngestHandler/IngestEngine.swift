@@ -88,9 +88,12 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         _ job: IngestJob, source: Source, errors: inout Log, shouldStop: () -> Bool = { false }
     ) async throws(IngestError) -> IngestRunResult {
         let rules = RecordRules(dataset: job.dataset)
+        // The stream gets a concrete source type: a stream generic over `Source` made the per-record
+        // loop look up generic type metadata on every record.
+        let box = SourceBox(source)
         var stream = RecordStream(
             format: job.dataset.format, rules: rules, options: job.options, start: job.start,
-            sourceOffset: job.sourceOffset, source: source)
+            sourceOffset: job.sourceOffset, source: ClosureByteSource { try await box.source.nextChunk() })
         var result = IngestRunResult(next: job.start)
         var namer = IndexNamer(template: job.index.template, dataset: job.dataset.name, keyParts: job.keyParts, rules: rules)
         var knownIndices: Set<String> = []
@@ -213,6 +216,11 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         result.bytesRead = summary.bytesRead
         result.indexNames = knownIndices.sorted()
         return result
+    }
+
+    private final class SourceBox<Source: ByteChunkSource> {
+        var source: Source
+        init(_ source: Source) { self.source = source }
     }
 
     /// Turns the line breaks inside the document just appended (before its final `\n`) into spaces:
