@@ -100,7 +100,11 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         var lastIndex = ""
         let flattenNewlines: Bool
         if case .jsonDocument = job.dataset.format { flattenNewlines = true } else { flattenNewlines = false }
+        // Locals, not stored properties: reading a property of the generic `self` per record looked
+        // up `IngestEngine<Sink>`'s metadata each time (the offsets depend on `Sink`).
         let sink = self.sink
+        let chunkBytes = self.chunkBytes
+        let concurrency = self.concurrency
         let capacity = chunkBytes + chunkBytes / 8
 
         do {
@@ -198,7 +202,7 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                         if !batch.isEmpty, batch.body.count + estimate > chunkBytes { try await submit() }
                         let start = batch.body.count
                         BulkAction.appendIndex(index: index, id: id, document: record.document, to: &batch.body)
-                        if flattenNewlines { Self.flattenNewlines(in: &batch.body, documentBytes: record.document.count) }
+                        if flattenNewlines { batch.flattenNewlines(documentBytes: record.document.count) }
                         batch.entries.append(
                             BulkBatch.Entry(index: index, id: id, range: start..<batch.body.count, record: item.number, offset: item.startOffset))
                     }
@@ -221,16 +225,5 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
     private final class SourceBox<Source: ByteChunkSource> {
         var source: Source
         init(_ source: Source) { self.source = source }
-    }
-
-    /// Turns the line breaks inside the document just appended (before its final `\n`) into spaces:
-    /// an element of a pretty-printed JSON document may span lines, and NDJSON must not.
-    static func flattenNewlines(in body: inout [UInt8], documentBytes: Int) {
-        let end = body.count - 1
-        var i = end - documentBytes
-        while i < end {
-            if body[i] == 0x0A || body[i] == 0x0D { body[i] = 0x20 }
-            i += 1
-        }
     }
 }
