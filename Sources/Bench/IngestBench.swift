@@ -18,8 +18,13 @@ import RecordReaders
 /// parse-and-encode rate alone: `IngestEngine` with a discarding sink on one thread, against the
 /// same script reading a local file and discarding its bodies.
 ///
-/// Sizes: `BENCH_INGEST_MB` (comma list, default `8,32`; the stand-in, not the handler, limits the rate): each size is one Swift run, so peak
-/// memory can be compared across sizes; the Python peer runs on the first size.
+/// Sizes: `BENCH_INGEST_MB` (comma list, default `8,32`; the stand-in, not the handler, limits the
+/// rate, and the CPU the stand-in and moto spend per row is printed): each size is one Swift run, so
+/// peak memory can be compared across sizes; the Python peer runs on the first size.
+/// `BENCH_INGEST_MEMORY_LIMIT_MB` runs the handler in a memory cgroup of that size (as Lambda
+/// limits it) and prints the cgroup's peak; `BENCH_INGEST_RECORD_PAD` lengthens every record (fewer
+/// documents for the stand-in to hold at 1 GB); `BENCH_INGEST_WRAPPER` runs the handler under a tool
+/// (`heaptrack -o FILE`); `GLIBC_TUNABLES` and `MALLOC_*` are passed on to it.
 enum IngestBench {
     static let command = BenchCommand(
         name: "ingest", summary: "JSON lines from S3 into OpenSearch: ingest-lambda vs a boto3 handler; parse+encode alone", run: run
@@ -94,6 +99,7 @@ enum IngestBench {
         var rows: [(String, Measurement)] = []
         var localFile = ""
         var expected = 0
+        var serverCPU: [(standIn: Double, moto: Double)] = []
         let padding = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_RECORD_PAD"] ?? "") ?? 0
         let cgroup = try Int(ProcessInfo.processInfo.environment["BENCH_INGEST_MEMORY_LIMIT_MB"] ?? "").map {
             try MemoryCgroup(name: "bench-ingest-\(getpid())", limitBytes: $0 << 20)
@@ -116,7 +122,9 @@ enum IngestBench {
             let eventPath = work.appendingPathComponent("event-\(size).json").path
             try Data(event(bucket: bucket, key: key, etag: etag, size: data.count)).write(to: URL(fileURLWithPath: eventPath))
             print("ingesting \(size) MiB with ingest-lambda\(cgroup.map { " in a memory cgroup limited to \($0.limitBytes >> 20) MiB" } ?? "")…")
+            let servers = ServerCPU(moto: moto)
             var m = try swiftChild(eventPath: eventPath, environment: environment, cgroup: cgroup)
+            serverCPU.append(servers.elapsed())
             m.bytes = data.count
             m.records = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             // Every file numbers its events from 0, so the documents are those of the largest.
@@ -132,7 +140,9 @@ enum IngestBench {
                 "python3", options.scriptsDirectory + "/ingest_boto3.py", "--endpoint", moto.endpoint, "--bucket", bucket, "--key",
                 "python/bench.jsonl", "--opensearch", standIn.endpoint, "--index-prefix", "pybench",
             ]
+            let servers = ServerCPU(moto: moto)
             rows.append(("python boto3 handler, \(first) MiB", try runPeer(process)))
+            serverCPU.append(servers.elapsed())
         }
 
         // Parse and encode alone, on a larger file (BENCH_INGEST_PARSE_MB, default 64).
@@ -162,6 +172,10 @@ enum IngestBench {
             print(
                 pad(name, 36) + pad(String(Int(Double(m.records) / m.seconds)), 12) + pad(f(Double(m.bytes) / 1e6 / m.seconds), 8)
                     + pad(f(m.seconds, 2), 9) + pad(f(m.cpuSeconds / (Double(m.bytes) / 1e9), 1), 10) + "\(m.maxRSSKiB / 1024) MiB")
+        }
+        print("CPU seconds the servers spent on each end-to-end row (the stand-in runs in this process, moto in its own):")
+        for ((name, m), cpu) in zip(rows, serverCPU) {
+            print("  \(pad(name, 34)) stand-in \(f(cpu.standIn, 2)) s (\(f(100 * cpu.standIn / m.seconds, 0))% of a core), moto \(f(cpu.moto, 2)) s (\(f(100 * cpu.moto / m.seconds, 0))%)")
         }
         if let swift = rows.first?.1, let python = rows.first(where: { $0.0.hasPrefix("python") })?.1 {
             print("end to end: swift/python throughput \(f(python.seconds / swift.seconds))x, CPU per GB \(f(python.cpuSeconds / swift.cpuSeconds))x less, peak memory \(f(Double(python.maxRSSKiB) / Double(swift.maxRSSKiB)))x less")
@@ -316,6 +330,31 @@ final class SliceCursor: @unchecked Sendable {
             defer { offset = end }
             return Array(data[offset..<end])
         }
+    }
+}
+
+/// CPU time of the servers a row shares with the other rows: this process (the OpenSearch stand-in;
+/// the bench itself only waits) and moto.
+struct ServerCPU {
+    let motoPID: Int32
+    let start: (Double, Double)
+
+    init(moto: MotoProcess) {
+        motoPID = moto.process.processIdentifier
+        start = (Self.ownCPU(), Self.cpu(of: motoPID))
+    }
+
+    func elapsed() -> (standIn: Double, moto: Double) { (Self.ownCPU() - start.0, Self.cpu(of: motoPID) - start.1) }
+
+    static func ownCPU() -> Double { IngestBench.threadCPU() }
+
+    /// utime + stime of a process, from /proc/<pid>/stat.
+    static func cpu(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
 

@@ -71,7 +71,7 @@ struct IngestMemoryTests {
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
     }
 
-    @Test("BoundedMemory: ingesting 200 MB raises peak RSS by under 24 MiB over ingesting 40 MB (5x the data)")
+    @Test("BoundedMemory: ingesting 200 MB raises peak RSS by under 32 MiB over ingesting 40 MB (5x the data)")
     func peakMemoryIndependentOfFileSizeBoundedMemory() async throws {
         let s3Server = try Self.s3Server()
         let bulkServer = try Self.bulkServer()
@@ -111,9 +111,10 @@ struct IngestMemoryTests {
         let afterLarge = Self.highWaterKiB()
         print("VmHWM after 40 MB: \(afterSmall / 1024) MiB, after 200 MB: \(afterLarge / 1024) MiB")
         let growth = afterLarge - afterSmall
-        // Streaming, not buffering: 160 MB more input must not raise the peak by more than a bulk
-        // body or two. 40 MB already fills every stage (4 bulk bodies in flight, one being filled),
-        // so what is left is allocator noise: 9-13 MiB measured.
-        #expect(growth < 24 << 10, "peak RSS grew by \(growth / 1024) MiB for 5x the data: something holds the file")
+        // Streaming, not buffering: 160 MB more input must not raise the peak by anything near it.
+        // 40 MB already fills every stage (4 bulk bodies in flight, one being filled), so what is
+        // left is allocator noise: 9-20 MiB measured (the test process keeps glibc's dynamic
+        // mmap threshold, which the bootstraps fix; `bench ingest` measures their flat peak).
+        #expect(growth < 32 << 10, "peak RSS grew by \(growth / 1024) MiB for 5x the data: something holds the file")
     }
 }
