@@ -14,12 +14,17 @@ import RecordReaders
 /// `bench ingest`: a JSON-lines file from S3 (moto) into OpenSearch (the stand-in, in this
 /// process), the real `ingest-lambda` binary (run with `--event`, as its own process) against
 /// `Benchmarks/python/ingest_boto3.py` (boto3 streaming, `json`, bulk requests of the same size):
-/// records/s, MB/s of input, CPU seconds per GB and peak RSS of each process. Then the
+/// records/s, MB/s of input, CPU seconds per GB and peak RSS of each process (the handler's `VmHWM`). Then the
 /// parse-and-encode rate alone: `IngestEngine` with a discarding sink on one thread, against the
 /// same script reading a local file and discarding its bodies.
 ///
-/// Sizes: `BENCH_INGEST_MB` (comma list, default `8,32`; the stand-in, not the handler, limits the rate): each size is one Swift run, so peak
-/// memory can be compared across sizes; the Python peer runs on the first size.
+/// Sizes: `BENCH_INGEST_MB` (comma list, default `8,32`; the stand-in, not the handler, limits the
+/// rate, and the CPU the stand-in and moto spend per row is printed): each size is one Swift run, so
+/// peak memory can be compared across sizes; the Python peer runs on the first size.
+/// `BENCH_INGEST_MEMORY_LIMIT_MB` runs the handler in a memory cgroup of that size (as Lambda
+/// limits it) and prints the cgroup's peak; `BENCH_INGEST_RECORD_PAD` lengthens every record (fewer
+/// documents for the stand-in to hold at 1 GB); `BENCH_INGEST_WRAPPER` runs the handler under a tool
+/// (`heaptrack -o FILE`); `GLIBC_TUNABLES` and `MALLOC_*` are passed on to it.
 enum IngestBench {
     static let command = BenchCommand(
         name: "ingest", summary: "JSON lines from S3 into OpenSearch: ingest-lambda vs a boto3 handler; parse+encode alone", run: run
@@ -31,6 +36,8 @@ enum IngestBench {
         var bytes: Int
         var cpuSeconds: Double
         var maxRSSKiB: Int
+        /// The memory cgroup's peak usage (RSS, page cache and kernel memory), when run in one.
+        var cgroupPeakKiB: Int?
     }
 
     static let datasets = """
@@ -38,18 +45,19 @@ enum IngestBench {
           "requiredFields": {"event_id": "integer"}, "idFields": ["event_id"], "index": {"name": "bench-{created_at:month}"}}]}
         """
 
-    /// About 200-byte records, eight fields.
-    static func generate(megabytes: Int) -> [UInt8] {
+    /// About 200-byte records, eight fields; `padding` more characters in each record's note.
+    static func generate(megabytes: Int, padding: Int = 0) -> [UInt8] {
         let target = megabytes << 20
         var out: [UInt8] = []
         out.reserveCapacity(target + 512)
         var i = 0
         let cities = ["Leeds", "York", "Hull", "Bath", "Derby"]
+        let pad = String(repeating: "p", count: padding)
         while out.count < target {
             let line =
                 #"{"event_id":\#(i),"created_at":"2024-05-\#(10 + i % 20)T10:\#(10 + i % 50):00Z","city":"\#(cities[i % 5])","#
                 + #""amount":\#(i * 37 % 100_000).\#(i % 100),"active":\#(i % 2 == 0),"tags":["ingest","batch-\#(i % 7)"],"#
-                + #""note":"plain order note number \#(i) with some padding text"}"# + "\n"
+                + #""note":"plain order note number \#(i) with some padding text\#(pad)"}"# + "\n"
             out.append(contentsOf: line.utf8)
             i += 1
         }
@@ -77,7 +85,7 @@ enum IngestBench {
             "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_EC2_METADATA_DISABLED": "true", "INGEST_BUCKET_NAME": bucket, "INGEST_STATUS_TABLE": table,
             "OPEN_SEARCH_ENDPOINT": standIn.endpoint, "DATASETS_FILE": datasetsPath, "AWS_LAMBDA_LOG_LEVEL": "WARN", "PATH": "/usr/bin:/bin",
-        ]
+        ].merging(passedThrough()) { $1 }
         let s3 = try S3DownloadBench.makeClient(endpoint: moto.endpoint)
         try S3DownloadBench.blocking {
             try await s3.createBucket(bucket)
@@ -90,14 +98,21 @@ enum IngestBench {
 
         var rows: [(String, Measurement)] = []
         var localFile = ""
+        var expected = 0
+        var serverCPU: [(standIn: Double, moto: Double)] = []
+        let padding = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_RECORD_PAD"] ?? "") ?? 0
+        let cgroup = try Int(ProcessInfo.processInfo.environment["BENCH_INGEST_MEMORY_LIMIT_MB"] ?? "").map {
+            try MemoryCgroup(name: "bench-ingest-\(getpid())", limitBytes: $0 << 20)
+        }
+        defer { cgroup?.remove() }
         for (n, size) in sizes.enumerated() {
-            let data = generate(megabytes: size)
+            let data = generate(megabytes: size, padding: padding)
             let key = "in/events/bench-\(size).jsonl"
             print("uploading \(size) MiB to moto…")
             let etag = try S3DownloadBench.blocking {
                 try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(singleChunk(data)).etag ?? ""
             }
-            if n == 0 {
+            if n == 0, !options.swiftOnly {
                 localFile = work.appendingPathComponent("bench.jsonl").path
                 try Data(data).write(to: URL(fileURLWithPath: localFile))
                 try S3DownloadBench.blocking {
@@ -106,12 +121,18 @@ enum IngestBench {
             }
             let eventPath = work.appendingPathComponent("event-\(size).json").path
             try Data(event(bucket: bucket, key: key, etag: etag, size: data.count)).write(to: URL(fileURLWithPath: eventPath))
-            var m = try swiftChild(eventPath: eventPath, environment: environment)
+            print("ingesting \(size) MiB with ingest-lambda\(cgroup.map { " in a memory cgroup limited to \($0.limitBytes >> 20) MiB" } ?? "")…")
+            let servers = ServerCPU(moto: moto)
+            var m = try swiftChild(eventPath: eventPath, environment: environment, cgroup: cgroup)
+            serverCPU.append(servers.elapsed())
             m.bytes = data.count
             m.records = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            // Every file numbers its events from 0, so the documents are those of the largest.
+            expected = max(expected, m.records)
             rows.append(("swift ingest-lambda, \(size) MiB", m))
         }
         let indexed = countDocuments(standIn, prefix: "bench-")
+        guard indexed == expected else { throw BenchError("the stand-in holds \(indexed) documents, not \(expected)") }
         if !options.swiftOnly {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -119,7 +140,9 @@ enum IngestBench {
                 "python3", options.scriptsDirectory + "/ingest_boto3.py", "--endpoint", moto.endpoint, "--bucket", bucket, "--key",
                 "python/bench.jsonl", "--opensearch", standIn.endpoint, "--index-prefix", "pybench",
             ]
+            let servers = ServerCPU(moto: moto)
             rows.append(("python boto3 handler, \(first) MiB", try runPeer(process)))
+            serverCPU.append(servers.elapsed())
         }
 
         // Parse and encode alone, on a larger file (BENCH_INGEST_PARSE_MB, default 64).
@@ -139,12 +162,20 @@ enum IngestBench {
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
         print("\nJSON lines from S3 (moto) into OpenSearch (stand-in, SigV4 checked), 5 MiB bulk bodies; one process per row")
-        print("documents in the stand-in after the Swift runs: \(indexed)")
+        print("documents in the stand-in after the Swift runs: \(indexed) (as expected)")
+        if let cgroup {
+            print("ingest-lambda ran in a memory cgroup limited to \(cgroup.limitBytes >> 20) MiB (memory.limit_in_bytes / memory.max)")
+            for (name, m) in rows { print("  \(name): cgroup peak \((m.cgroupPeakKiB ?? 0) / 1024) MiB, VmHWM \(m.maxRSSKiB / 1024) MiB") }
+        }
         print(pad("case", 36) + pad("records/s", 12) + pad("MB/s", 8) + pad("seconds", 9) + pad("CPU s/GB", 10) + "peak RSS")
         for (name, m) in rows + parseRows {
             print(
                 pad(name, 36) + pad(String(Int(Double(m.records) / m.seconds)), 12) + pad(f(Double(m.bytes) / 1e6 / m.seconds), 8)
                     + pad(f(m.seconds, 2), 9) + pad(f(m.cpuSeconds / (Double(m.bytes) / 1e9), 1), 10) + "\(m.maxRSSKiB / 1024) MiB")
+        }
+        print("CPU seconds the servers spent on each end-to-end row (the stand-in runs in this process, moto in its own):")
+        for ((name, m), cpu) in zip(rows, serverCPU) {
+            print("  \(pad(name, 34)) stand-in \(f(cpu.standIn, 2)) s (\(f(100 * cpu.standIn / m.seconds, 0))% of a core), moto \(f(cpu.moto, 2)) s (\(f(100 * cpu.moto / m.seconds, 0))%)")
         }
         if let swift = rows.first?.1, let python = rows.first(where: { $0.0.hasPrefix("python") })?.1 {
             print("end to end: swift/python throughput \(f(python.seconds / swift.seconds))x, CPU per GB \(f(python.cpuSeconds / swift.cpuSeconds))x less, peak memory \(f(Double(python.maxRSSKiB) / Double(swift.maxRSSKiB)))x less")
@@ -152,6 +183,11 @@ enum IngestBench {
         if parseRows.count == 2 {
             print("parse+encode: swift/python \(f(parseRows[1].1.seconds / parseRows[0].1.seconds))x")
         }
+    }
+
+    /// Allocator settings (`GLIBC_TUNABLES`, `MALLOC_*`) given to the bench are given to the handler too.
+    static func passedThrough() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { $0.key == "GLIBC_TUNABLES" || $0.key.hasPrefix("MALLOC_") }
     }
 
     /// `BENCH_INGEST_ONLY=parse`: the parse-and-encode row alone, without moto or the stand-in
@@ -189,14 +225,18 @@ enum IngestBench {
     }
 
     /// Runs `ingest-lambda --event` and measures it with `wait4` (CPU and peak RSS of that child alone).
-    static func swiftChild(eventPath: String, environment: [String: String]) throws -> Measurement {
+    static func swiftChild(eventPath: String, environment: [String: String], cgroup: MemoryCgroup? = nil) throws -> Measurement {
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("ingest-lambda").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("build ingest-lambda next to bench (swift build -c release --product ingest-lambda)")
         }
         var pid: pid_t = 0
-        let argv: [String] = [binary, "--event", eventPath, "--timeout", "900"]
+        // BENCH_INGEST_WRAPPER runs the handler under a tool (`heaptrack -o /tmp/ingest`, `valgrind --tool=massif`).
+        let wrapper = (ProcessInfo.processInfo.environment["BENCH_INGEST_WRAPPER"] ?? "").split(separator: " ").map(String.init)
+        // In a cgroup: a shell joins it, then becomes the handler (so nothing is charged elsewhere first).
+        let joining = cgroup.map { ["/bin/sh", "-c", #"echo $$ > "$0" && exec "$@""#, $0.procsPath] } ?? []
+        let argv: [String] = joining + wrapper + [binary, "--event", eventPath, "--timeout", "900"]
         let envp = environment.map { "\($0.key)=\($0.value)" }
         var cArgs = argv.map { strdup($0) } + [nil]
         var cEnv = envp.map { strdup($0) } + [nil]
@@ -205,16 +245,29 @@ enum IngestBench {
             for p in cEnv { free(p) }
         }
         let start = Date()
-        let spawned = posix_spawn(&pid, binary, nil, nil, &cArgs, &cEnv)
+        let spawned = posix_spawnp(&pid, argv[0], nil, nil, &cArgs, &cEnv)
         guard spawned == 0 else { throw BenchError("posix_spawn failed: \(spawned)") }
         var status: Int32 = 0
         var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        // Peak RSS is the child's VmHWM, polled until it exits: wait4's ru_maxrss would carry the
+        // bench's own high-water mark (see DropboxBench), and the bench holds the generated file.
+        var peakKiB = 0
+        while true {
+            let done = wait4(pid, &status, WNOHANG, &usage)
+            if done == pid { break }
+            if done < 0, errno != EINTR { throw BenchError("wait4 failed: \(String(cString: strerror(errno)))") }
+            if let kib = DropboxBench.highWaterMarkKiB(pid) { peakKiB = max(peakKiB, kib) }
+            usleep(2000)
+        }
         let seconds = Date().timeIntervalSince(start)
-        guard status == 0 else { throw BenchError("ingest-lambda exited with status \(status)") }
+        let cgroupPeak = cgroup?.peakKiB()
+        guard status == 0 else {
+            throw BenchError("ingest-lambda exited with status \(status)\(cgroup.map { "; cgroup: \($0.events())" } ?? "")")
+        }
+        cgroup?.resetPeak()
         let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
             + Double(usage.ru_stime.tv_usec) / 1e6
-        return Measurement(seconds: seconds, records: 0, bytes: 0, cpuSeconds: cpu, maxRSSKiB: Int(usage.ru_maxrss))
+        return Measurement(seconds: seconds, records: 0, bytes: 0, cpuSeconds: cpu, maxRSSKiB: peakKiB, cgroupPeakKiB: cgroupPeak)
     }
 
     static func runPeer(_ process: Process) throws -> Measurement {
@@ -278,4 +331,91 @@ final class SliceCursor: @unchecked Sendable {
             return Array(data[offset..<end])
         }
     }
+}
+
+/// CPU time of the servers a row shares with the other rows: this process (the OpenSearch stand-in;
+/// the bench itself only waits) and moto.
+struct ServerCPU {
+    let motoPID: Int32
+    let start: (Double, Double)
+
+    init(moto: MotoProcess) {
+        motoPID = moto.process.processIdentifier
+        start = (Self.ownCPU(), Self.cpu(of: motoPID))
+    }
+
+    func elapsed() -> (standIn: Double, moto: Double) { (Self.ownCPU() - start.0, Self.cpu(of: motoPID) - start.1) }
+
+    static func ownCPU() -> Double { IngestBench.threadCPU() }
+
+    /// utime + stime of a process, from /proc/<pid>/stat.
+    static func cpu(of pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+/// A memory cgroup nested in the bench's own (v1 `memory` controller or v2), limited the way Lambda
+/// limits a function's memory: RSS and page cache together, no swap.
+struct MemoryCgroup {
+    let path: String
+    let limitBytes: Int
+    let v2: Bool
+
+    init(name: String, limitBytes: Int) throws {
+        let lines = ((try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? "").split(separator: "\n")
+        let v1Line = lines.first { $0.split(separator: ":", omittingEmptySubsequences: false).dropFirst().first?.split(separator: ",").contains("memory") == true }
+        let v2Line = lines.first { $0.hasPrefix("0::") }
+        if let v1Line, FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory") {
+            path = "/sys/fs/cgroup/memory" + String(v1Line.split(separator: ":", maxSplits: 2)[2]) + "/" + name
+            v2 = false
+        } else if let v2Line, FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") {
+            path = "/sys/fs/cgroup" + String(v2Line.dropFirst(3)) + "/" + name
+            v2 = true
+        } else {
+            throw BenchError("no memory cgroup to nest in (BENCH_INGEST_MEMORY_LIMIT_MB)")
+        }
+        self.limitBytes = limitBytes
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        } catch {
+            throw BenchError("cannot create the memory cgroup \(path): \(error)")
+        }
+        if v2 {
+            try write("memory.max", "\(limitBytes)")
+            try? write("memory.swap.max", "0")
+        } else {
+            try write("memory.limit_in_bytes", "\(limitBytes)")
+            try? write("memory.memsw.limit_in_bytes", "\(limitBytes)")
+        }
+    }
+
+    var procsPath: String { path + "/cgroup.procs" }
+
+    func write(_ file: String, _ value: String) throws {
+        do {
+            try value.write(toFile: path + "/" + file, atomically: false, encoding: .utf8)
+        } catch {
+            throw BenchError("cannot set \(file) of \(path): \(error)")
+        }
+    }
+
+    func read(_ file: String) -> String {
+        ((try? String(contentsOfFile: path + "/" + file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Peak usage since the cgroup was made or last reset.
+    func peakKiB() -> Int? { Int(read(v2 ? "memory.peak" : "memory.max_usage_in_bytes")).map { $0 / 1024 } }
+
+    func resetPeak() { if !v2 { try? write("memory.max_usage_in_bytes", "0") } }
+
+    /// Limit hits and OOM kills, for an error message.
+    func events() -> String {
+        v2 ? read("memory.events").replacingOccurrences(of: "\n", with: ", ") : "failcnt \(read("memory.failcnt")), \(read("memory.oom_control").replacingOccurrences(of: "\n", with: ", "))"
+    }
+
+    func remove() { rmdir(path) }
 }

@@ -17,6 +17,19 @@ float hypotf(float x, float y) { return pipeline_hypotf_compat(x, y); }
 
 int pipeline_glibc_compat_anchor(void) { return 0; }
 
+/* Allocations of 256 KiB and more (bulk bodies, S3 chunks, inflated blocks) get mappings of their
+   own, returned to the system when freed. By default glibc raises its mmap threshold to the largest
+   block freed so far (up to 32 MiB); such buffers are then carved from the heaps of whichever
+   threads allocate them, and a long stream of them leaves freed but resident pages behind, so a
+   bootstrap's peak RSS grew with the size of the file it streamed. Setting the threshold turns
+   that adjustment off. It runs before main in every binary that links this target. */
+#if defined(__linux__)
+#include <malloc.h>
+#if defined(M_MMAP_THRESHOLD)
+__attribute__((constructor)) static void pipeline_bound_malloc_retention(void) { mallopt(M_MMAP_THRESHOLD, 256 << 10); }
+#endif
+#endif
+
 /* Release bootstraps link libgcc's unwinder (libgcc_eh.a) and libstdc++ statically, so that they
    need no shared library besides glibc's. Built on glibc 2.35 or later, those archives reference
    two functions Lambda's glibc 2.34 lacks: _dl_find_object (2.35; the unwinder's FDE lookup) and

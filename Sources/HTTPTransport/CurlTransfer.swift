@@ -70,7 +70,15 @@ final class CurlTransfer: @unchecked Sendable {
         errorBuffer = .allocate(capacity: Int(ccurl_error_size))
         errorBuffer.initialize(repeating: 0, count: Int(ccurl_error_size))
         headerList = Self.makeHeaderList(headers, body: body, usesPostMechanism: Self.usesPost(method, body))
+        if case .bytes(let bytes) = body, Self.readsInPlace(bytes) { uploadChunk = bytes }
     }
+
+    /// Bodies at least this long are read by libcurl from the request's own array (the read
+    /// callback) instead of being copied into libcurl first: a bulk or upload body is then held
+    /// once, not twice, while it is sent.
+    static let inPlaceBodyBytes = 64 << 10
+
+    private static func readsInPlace(_ bytes: [UInt8]) -> Bool { bytes.count >= inPlaceBodyBytes }
 
     deinit {
         curl_slist_free_all(headerList)
@@ -226,15 +234,12 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// CURLOPT_READFUNCTION: copies request-body bytes into `buffer` (engine thread).
     fileprivate func readBody(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
-        if case .bytes = body { return 0 }  // sent with CURLOPT_COPYPOSTFIELDS; never read
+        // Short byte bodies go with CURLOPT_COPYPOSTFIELDS and are never read here; long ones are
+        // `uploadChunk` from the start.
+        if case .bytes = body { return copyUpload(into: buffer, capacity: capacity) }
         while true {
             if uploadOffset < uploadChunk.count {
-                let count = min(capacity, uploadChunk.count - uploadOffset)
-                uploadChunk.withUnsafeBytes { source in
-                    UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + uploadOffset, byteCount: count)
-                }
-                uploadOffset += count
-                uploadedBytes += Int64(count)
+                let count = copyUpload(into: buffer, capacity: capacity)
                 if uploadOffset == uploadChunk.count { prefetchUpload() }
                 return count
             }
@@ -264,6 +269,18 @@ final class CurlTransfer: @unchecked Sendable {
         }
     }
 
+    /// Copies the next bytes of `uploadChunk` into libcurl's buffer; 0 at its end.
+    private func copyUpload(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
+        let count = min(capacity, uploadChunk.count - uploadOffset)
+        guard count > 0 else { return 0 }
+        uploadChunk.withUnsafeBytes { source in
+            UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + uploadOffset, byteCount: count)
+        }
+        uploadOffset += count
+        uploadedBytes += Int64(count)
+        return count
+    }
+
     private func prefetchUpload() {
         uploadChunk = []
         uploadOffset = 0
@@ -277,8 +294,14 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// CURLOPT_SEEKFUNCTION: libcurl rewinds to resend a request on a fresh connection when a
     /// reused one turns out dead. A stream can only "rewind" before anything was read from it.
+    /// A body read in place rewinds to any offset.
     fileprivate func seekBody(offset: curl_off_t, origin: Int32) -> Int32 {
-        offset == 0 && origin == SEEK_SET && uploadedBytes == 0 ? ccurl_seekfunc_ok : ccurl_seekfunc_cantseek
+        if case .bytes = body {
+            guard origin == SEEK_SET, offset >= 0, offset <= uploadChunk.count else { return ccurl_seekfunc_cantseek }
+            uploadOffset = Int(offset)
+            return ccurl_seekfunc_ok
+        }
+        return offset == 0 && origin == SEEK_SET && uploadedBytes == 0 ? ccurl_seekfunc_ok : ccurl_seekfunc_cantseek
     }
 
     // MARK: Response (engine thread)
@@ -509,6 +532,12 @@ final class CurlTransfer: @unchecked Sendable {
             case .empty:
                 offset(CURLOPT_POSTFIELDSIZE_LARGE, 0)
                 string(CURLOPT_COPYPOSTFIELDS, "")
+            case .bytes(let bytes) where Self.readsInPlace(bytes):
+                offset(CURLOPT_POSTFIELDSIZE_LARGE, bytes.count)
+                check(ccurl_easy_setopt_data_callback(easy, CURLOPT_READFUNCTION, curlReadCallback), CURLOPT_READFUNCTION)
+                pointer(CURLOPT_READDATA, context)
+                check(ccurl_easy_setopt_seek_callback(easy, curlSeekCallback), CURLOPT_SEEKFUNCTION)
+                pointer(CURLOPT_SEEKDATA, context)
             case .bytes(let bytes):
                 offset(CURLOPT_POSTFIELDSIZE_LARGE, bytes.count)
                 if bytes.isEmpty { string(CURLOPT_COPYPOSTFIELDS, "") }

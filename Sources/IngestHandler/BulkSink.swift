@@ -22,6 +22,17 @@ package struct BulkBatch: Sendable {
     }
 
     package var isEmpty: Bool { entries.isEmpty }
+
+    /// Turns the line breaks inside the document just appended (before its final `\n`) into spaces:
+    /// an element of a pretty-printed JSON document may span lines, and NDJSON must not.
+    mutating func flattenNewlines(documentBytes: Int) {
+        let end = body.count - 1
+        var i = end - documentBytes
+        while i < end {
+            if body[i] == 0x0A || body[i] == 0x0D { body[i] = 0x20 }
+            i += 1
+        }
+    }
 }
 
 /// What became of one batch.
@@ -81,7 +92,7 @@ package struct OpenSearchBulkSink: BulkSink {
         }
         let summary: BulkSummary
         do {
-            summary = try await indexer.send(actions)
+            summary = try await indexer.send(actions, joined: batch.body)
         } catch {
             throw IngestError(.openSearch, "bulk request refused: \(error)", underlying: error)
         }

@@ -88,31 +88,39 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         _ job: IngestJob, source: Source, errors: inout Log, shouldStop: () -> Bool = { false }
     ) async throws(IngestError) -> IngestRunResult {
         let rules = RecordRules(dataset: job.dataset)
+        // The stream gets a concrete source type: a stream generic over `Source` made the per-record
+        // loop look up generic type metadata on every record.
+        let box = SourceBox(source)
         var stream = RecordStream(
             format: job.dataset.format, rules: rules, options: job.options, start: job.start,
-            sourceOffset: job.sourceOffset, source: source)
+            sourceOffset: job.sourceOffset, source: ClosureByteSource { try await box.source.nextChunk() })
         var result = IngestRunResult(next: job.start)
         var namer = IndexNamer(template: job.index.template, dataset: job.dataset.name, keyParts: job.keyParts, rules: rules)
         var knownIndices: Set<String> = []
         var lastIndex = ""
         let flattenNewlines: Bool
         if case .jsonDocument = job.dataset.format { flattenNewlines = true } else { flattenNewlines = false }
+        // Locals, not stored properties: reading a property of the generic `self` per record looked
+        // up `IngestEngine<Sink>`'s metadata each time (the offsets depend on `Sink`).
         let sink = self.sink
+        let chunkBytes = self.chunkBytes
+        let concurrency = self.concurrency
         let capacity = chunkBytes + chunkBytes / 8
 
         do {
-            try await withThrowingTaskGroup(of: (BulkBatch, BulkBatchOutcome).self) { group in
+            // A finished task hands back its entries (for failure reports), not its body.
+            try await withThrowingTaskGroup(of: ([BulkBatch.Entry], BulkBatchOutcome).self) { group in
                 var inFlight = 0
                 var batch = BulkBatch(capacity: capacity)
 
-                func absorb(_ done: (BulkBatch, BulkBatchOutcome)) async throws {
-                    let (sent, outcome) = done
+                func absorb(_ done: ([BulkBatch.Entry], BulkBatchOutcome)) async throws {
+                    let (entries, outcome) = done
                     result.indexed += outcome.succeeded
                     result.requests += outcome.requests
                     result.itemRetries += outcome.itemRetries
                     result.requestRetries += outcome.requestRetries
                     for failure in outcome.failures {
-                        let entry = sent.entries[failure.entry]
+                        let entry = entries[failure.entry]
                         result.indexFailures += 1
                         try await errors.record(
                             IngestErrorEntry(
@@ -128,7 +136,7 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                     }
                     let full = batch
                     result.bulkBytes += Int64(full.body.count)
-                    group.addTask { (full, try await sink.send(full)) }
+                    group.addTask { (full.entries, try await sink.send(full)) }
                     inFlight += 1
                     batch = BulkBatch(capacity: capacity)
                 }
@@ -194,7 +202,7 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                         if !batch.isEmpty, batch.body.count + estimate > chunkBytes { try await submit() }
                         let start = batch.body.count
                         BulkAction.appendIndex(index: index, id: id, document: record.document, to: &batch.body)
-                        if flattenNewlines { Self.flattenNewlines(in: &batch.body, documentBytes: record.document.count) }
+                        if flattenNewlines { batch.flattenNewlines(documentBytes: record.document.count) }
                         batch.entries.append(
                             BulkBatch.Entry(index: index, id: id, range: start..<batch.body.count, record: item.number, offset: item.startOffset))
                     }
@@ -214,14 +222,8 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         return result
     }
 
-    /// Turns the line breaks inside the document just appended (before its final `\n`) into spaces:
-    /// an element of a pretty-printed JSON document may span lines, and NDJSON must not.
-    static func flattenNewlines(in body: inout [UInt8], documentBytes: Int) {
-        let end = body.count - 1
-        var i = end - documentBytes
-        while i < end {
-            if body[i] == 0x0A || body[i] == 0x0D { body[i] = 0x20 }
-            i += 1
-        }
+    private final class SourceBox<Source: ByteChunkSource> {
+        var source: Source
+        init(_ source: Source) { self.source = source }
     }
 }

@@ -34,6 +34,10 @@ package enum JSONWriter {
         copy.withUTF8 { writeString(utf8: $0, to: &out) }
     }
 
+    /// Whether `byte` must be escaped inside a JSON string (a quote, a backslash, a control character).
+    @inline(__always)
+    package static func needsEscape(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x22 || byte == 0x5C }
+
     /// Appends UTF-8 bytes (already known to be valid) as a quoted JSON string, escaping quotes,
     /// backslashes and control characters.
     package static func writeString(utf8: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
@@ -41,7 +45,7 @@ package enum JSONWriter {
         var runStart = 0
         for i in 0..<utf8.count {
             let byte = utf8[i]
-            guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+            guard needsEscape(byte) else { continue }
             if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
             runStart = i + 1
             switch byte {

@@ -143,19 +143,58 @@ package struct RecordIDMaker: Sendable, Hashable {
 package enum BulkAction {
     /// Appends `{"index":{"_index":…,"_id":…}}\n<document>\n` to `out` (no `_id` when nil).
     package static func appendIndex(index: String, id: String?, document: ArraySlice<UInt8>, to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"index":{"_index":"#.utf8)
-        appendString(index, to: &out)
-        if let id {
-            out.append(contentsOf: #","_id":"#.utf8)
-            appendString(id, to: &out)
+        let hasID = id != nil
+        var index = index
+        var id = id ?? ""
+        index.withUTF8 { index in
+            id.withUTF8 { id in appendAction(index: index, id: hasID ? id : nil, to: &out) }
         }
-        out.append(contentsOf: "}}\n".utf8)
         out.append(contentsOf: document)
         out.append(0x0A)
     }
 
-    private static func appendString(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { JSONWriter.writeString(utf8: $0, to: &out) }
+    /// The action line. Names and ids rarely need escapes: then the line is assembled on the stack
+    /// and appended with one copy, instead of a dozen appends.
+    private static func appendAction(index: UnsafeBufferPointer<UInt8>, id: UnsafeBufferPointer<UInt8>?, to out: inout [UInt8]) {
+        let plain = !index.contains(where: JSONWriter.needsEscape) && !(id?.contains(where: JSONWriter.needsEscape) ?? false)
+        guard plain else {
+            out.append(contentsOf: indexActionStart)
+            JSONWriter.writeString(utf8: index, to: &out)
+            if let id {
+                out.append(contentsOf: idKey)
+                JSONWriter.writeString(utf8: id, to: &out)
+            }
+            out.append(contentsOf: actionEnd)
+            return
+        }
+        let length = indexActionStart.count + index.count + 2 + (id.map { idKey.count + $0.count + 2 } ?? 0) + actionEnd.count
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { line in
+            var at = 0
+            func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+                (line.baseAddress! + at).initialize(from: base, count: bytes.count)
+                at += bytes.count
+            }
+            func put(_ byte: UInt8) {
+                line[at] = byte
+                at += 1
+            }
+            indexActionStart.withUnsafeBufferPointer { put($0) }
+            put(0x22)
+            put(index)
+            put(0x22)
+            if let id {
+                idKey.withUnsafeBufferPointer { put($0) }
+                put(0x22)
+                put(id)
+                put(0x22)
+            }
+            actionEnd.withUnsafeBufferPointer { put($0) }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: line[..<at]))
+        }
     }
+
+    private static let indexActionStart = Array(#"{"index":{"_index":"#.utf8)
+    private static let idKey = Array(#","_id":"#.utf8)
+    private static let actionEnd = Array("}}\n".utf8)
 }

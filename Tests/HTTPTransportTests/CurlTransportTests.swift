@@ -82,7 +82,8 @@ struct CurlTransportRoundTripTests {
         let server = try LoopbackHTTPServer { _ in ScriptedResponse(status: 200) }
         defer { server.stop() }
         let transport = try CurlTransport()
-        let payload = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }  // binary, with NULs
+        // Binary, with NULs, and past CurlTransfer.inPlaceBodyBytes: read from the array, not copied.
+        let payload = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         let response = try await transport.execute(
             HTTPRequest(method: "PUT", url: server.baseURL + "/object", headers: ["x-amz-meta-a": "b"], body: .bytes(payload))
         )

@@ -106,6 +106,23 @@ struct RecordIDTests {
         #expect(codes == [.wrongType, .missingField, .missingField])
     }
 
+    @Test("An id with a quote, a backslash or a control character is escaped in the action line; an empty id is kept")
+    func bulkLineEscapedID() throws {
+        var out: [UInt8] = []
+        BulkAction.appendIndex(index: "events", id: "a\"b\\c\u{1}", document: Array("{}".utf8)[...], to: &out)
+        BulkAction.appendIndex(index: "events", id: "", document: Array("{}".utf8)[...], to: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self) == #"""
+                {"index":{"_index":"events","_id":"a\"b\\c\u0001"}}
+                {}
+                {"index":{"_index":"events","_id":""}}
+                {}
+
+                """#)
+        let action = try JSONParser.parse(String(decoding: out.split(separator: 0x0A)[0], as: UTF8.self))
+        #expect(action["index"]?["_id"]?.stringValue == "a\"b\\c\u{1}")
+    }
+
     @Test("The bulk action line carries index and id; the document follows unchanged")
     func bulkLines() async throws {
         let items = try await records([#"{"order_id": 7, "created_at": "2024-05-01T10:00:00Z", "q": "a\"b"}"#])

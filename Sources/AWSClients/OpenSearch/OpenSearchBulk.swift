@@ -255,7 +255,6 @@ package struct BulkIndexer: Sendable {
         package var id: String?
         /// The action line and document line, each ending in `\n`.
         package var lines: ArraySlice<UInt8>
-        var attempts = 0
 
         package init(position: Int, action: BulkOperation.Action, index: String, id: String?, lines: ArraySlice<UInt8>) {
             self.position = position
@@ -269,11 +268,16 @@ package struct BulkIndexer: Sendable {
     /// Sends one batch (one request, then retries of its 429/5xx items) until every action
     /// succeeded or failed for good. `run` calls this for each batch it cuts; callers that cut
     /// batches themselves call it directly.
+    ///
+    /// - Parameter joined: the lines of every action of `batch` in order, already joined (a
+    ///   caller that encoded them into one buffer): sent as the first request's body as it is,
+    ///   instead of a copy. Retries build their bodies from the actions.
     /// - Throws: `OpenSearchError` only when nothing can succeed (access denied, no credentials).
-    package func send(_ batch: [EncodedAction]) async throws(OpenSearchError) -> BulkSummary {
+    package func send(_ batch: [EncodedAction], joined: [UInt8]? = nil) async throws(OpenSearchError) -> BulkSummary {
         var summary = BulkSummary()
         summary.operations = batch.count
         var pending = batch
+        // Every action still pending in round n has been sent n times.
         var round = 0
         while !pending.isEmpty {
             round += 1
@@ -284,11 +288,15 @@ package struct BulkIndexer: Sendable {
                     throw OpenSearchError(.unreachable, reason: "cancelled while waiting to retry a bulk request")
                 }
             }
-            for i in pending.indices { pending[i].attempts += 1 }
             let lastChance = round >= settings.maxAttempts
-            var body: [UInt8] = []
-            body.reserveCapacity(pending.reduce(0) { $0 + $1.lines.count })
-            for item in pending { body += item.lines }
+            var body: [UInt8]
+            if round == 1, let joined {
+                body = joined
+            } else {
+                body = []
+                body.reserveCapacity(pending.reduce(0) { $0 + $1.lines.count })
+                for item in pending { body += item.lines }
+            }
             summary.bytesSent += body.count
             var request = AWSRequest(method: "POST", path: "/_bulk", headers: ["Content-Type": "application/x-ndjson"])
             if let refresh = settings.refresh { request.query = [("refresh", refresh)] }
@@ -319,7 +327,7 @@ package struct BulkIndexer: Sendable {
                     summary.failures.append(
                         BulkItemResult(
                             position: item.position, action: item.action, index: item.index, id: item.id, status: failure.status ?? 0,
-                            result: nil, errorType: failure.type ?? failure.code.rawValue, errorReason: failure.reason, attempts: item.attempts))
+                            result: nil, errorType: failure.type ?? failure.code.rawValue, errorReason: failure.reason, attempts: round))
                 }
                 return summary
             }
@@ -331,7 +339,7 @@ package struct BulkIndexer: Sendable {
                 pending = []
                 continue
             }
-            let results = try Self.parseItems(response.body, expected: pending)
+            let results = try Self.parseItems(response.body, expected: pending, attempts: round)
             var retry: [EncodedAction] = []
             for (item, result) in zip(pending, results) {
                 if result.succeeded {
@@ -349,7 +357,7 @@ package struct BulkIndexer: Sendable {
     }
 
     /// Reads `items` of a bulk answer, one per action sent, in order.
-    static func parseItems(_ body: [UInt8], expected: [EncodedAction]) throws(OpenSearchError) -> [BulkItemResult] {
+    static func parseItems(_ body: [UInt8], expected: [EncodedAction], attempts: Int) throws(OpenSearchError) -> [BulkItemResult] {
         let json = try OpenSearchClient.parse(body)
         guard let items = json["items"]?.arrayValue, items.count == expected.count else {
             throw OpenSearchError(
@@ -369,7 +377,7 @@ package struct BulkIndexer: Sendable {
                     position: sent.position, action: sent.action, index: object["_index"]?.stringValue ?? sent.index,
                     id: object["_id"]?.stringValue ?? sent.id, status: status, result: object["result"]?.stringValue,
                     errorType: error?["type"]?.stringValue ?? error?.stringValue.map { _ in "error" },
-                    errorReason: error?["reason"]?.stringValue ?? error?.stringValue, attempts: sent.attempts))
+                    errorReason: error?["reason"]?.stringValue ?? error?.stringValue, attempts: attempts))
         }
         return results
     }
