@@ -130,7 +130,10 @@ package struct CSVDecoder: RecordDecoder {
                 }
                 continue
             }
-            if buffer.available > options.maxRecordBytes {
+            // Decided on the row's first `maxRecordBytes + 2` bytes only (a row of the limit, CR and
+            // LF), which `findRecordEnd` never looks past: how the stream was cut into chunks must
+            // not change where a row ends.
+            if buffer.available > options.maxRecordBytes + 1 {
                 if inQuotes, let item = try unclosedQuote() { return .item(item) }
                 if inQuotes { continue }
                 longLine = LongLine(&buffer)
@@ -156,14 +159,16 @@ package struct CSVDecoder: RecordDecoder {
         }
     }
 
-    /// The index of the LF that ends the record at `buffer.position`, if it has arrived.
+    /// The index of the LF that ends the record at `buffer.position`, if it has arrived within the
+    /// row limit (`maxRecordBytes` and a CR LF).
     private mutating func findRecordEnd() -> Int? {
         let bytes = buffer.bytes
         var i = searchFrom
         var state = scanState
         let delimiter = delimiter
+        let window = buffer.position + options.maxRecordBytes + 2
         let found: Int? = bytes.withUnsafeBufferPointer { p in
-            let n = p.count
+            let n = min(p.count, window)
             while i < n {
                 let c = p[i]
                 switch state {

@@ -32,4 +32,26 @@ struct FuzzFindingsTests {
         #expect(result.errors.first?.field == "date")
         #expect(result.fileError?.code == .truncated)
     }
+
+    @Test("CSV: a row of exactly the row limit before its CR LF ends where it ends however the stream is cut, and on resumption")
+    func rowAtTheLimitIndependentOfChunks() async throws {
+        // The harness's settings byte was 0x5b: 128-byte chunks, a 64-byte row limit, a sample (prefix).
+        var options = ReaderOptions()
+        options.maxRecordBytes = 64
+        options.inputIsPrefix = true
+        let bytes = try fixtureBytes("fuzz/row-at-limit-after-crlf.csv")
+        let readings = try dataset("readings")
+        let whole = try await readEveryWay(bytes, dataset: readings, options: options)
+        #expect(whole.fileError == nil)
+        #expect(whole.transcript.map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == ["1 15-57", "2 57-63", "3 63-129"])
+        #expect(whole.codes == [.csvFieldCount, .csvFieldCount, .csvFieldCount])
+        options.csvHeader = whole.csvHeader
+        for (index, item) in whole.items.enumerated() {
+            for size in [1, 7, 128] {
+                let resumed = await read(
+                    Array(bytes[Int(item.endOffset)...]), dataset: readings, options: options, chunkSize: size, start: item.next)
+                #expect(resumed.transcript == Array(whole.transcript[(index + 1)...]), "resumed after record \(item.number), chunks of \(size)")
+            }
+        }
+    }
 }
