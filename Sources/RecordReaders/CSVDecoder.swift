@@ -136,7 +136,8 @@ package struct CSVDecoder: RecordDecoder {
             if buffer.available > options.maxRecordBytes + 1 {
                 if inQuotes, let item = try unclosedQuote() { return .item(item) }
                 if inQuotes { continue }
-                longLine = LongLine(&buffer)
+                // Past the window the row's end is the next line break, quoted or not.
+                longLine = LongLine(&buffer, searchingFrom: buffer.position + options.maxRecordBytes + 2)
                 searchFrom = 0
                 continue
             }

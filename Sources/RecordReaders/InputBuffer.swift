@@ -141,6 +141,14 @@ struct LongLine: Sendable {
         buffer.discardAll()
     }
 
+    /// Starts skipping the line that begins at `buffer.position` when its bytes before `index` are
+    /// known to hold no line end: the search for it goes on from `index`, whatever else is buffered.
+    init(_ buffer: inout InputBuffer, searchingFrom index: Int) {
+        start = buffer.streamOffset
+        excerpt = Array(buffer.bytes[buffer.position..<buffer.position + min(RecordItem.rawLimit, buffer.available)])
+        buffer.position = min(index, buffer.count)
+    }
+
     /// Skips more of the line; once its newline (or the end of the input) is reached, its end
     /// offset and whether a newline ended it.
     func skip(_ buffer: inout InputBuffer) -> (end: Int64, newline: Bool)? {

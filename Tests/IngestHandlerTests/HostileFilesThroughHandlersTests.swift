@@ -161,14 +161,16 @@ struct HostileFilesThroughHandlersTests {
         }
 
         /// Drops `body` through the dropbox, then ingests what it accepted, or (when it rejected the
-        /// file) the same bytes put under `in/` directly.
-        func run(_ name: String, _ body: [UInt8], dropbox verdict: DropboxVerdict, ingest: IngestVerdict) async throws {
+        /// file) the same bytes put under `in/` directly. Returns the dropbox's status item.
+        @discardableResult
+        func run(_ name: String, _ body: [UInt8], dropbox verdict: DropboxVerdict, ingest: IngestVerdict) async throws -> StatusRecord {
             let put = try await stack.s3.putObject(bucket: dropboxBucket, key: "received_files/\(name)", body: body)
             let record = try await runDropbox(name, etag: put.etag, size: Int64(body.count))
             try await checkDropbox(name, record, verdict)
             let dataset = String(name.split(separator: "/")[0])
             if case .rejected = verdict { try await stack.put(IngestKeys(dataset: dataset, rest: name).incoming, body) }
             try await runIngest(dataset, name, ingest)
+            return record
         }
 
         /// The same with a body generated as it is uploaded (never held whole).
@@ -256,11 +258,12 @@ struct HostileFilesThroughHandlersTests {
         for _ in 0..<256 { try deflater.update(newlines, into: &bomb) }
         bomb += try deflater.finish()
         #expect(bomb.count < 1 << 20)
-        try await pipeline.run(
+        let dropbox = try await pipeline.run(
             "events/bomb.jsonl.gz", bomb, dropbox: .rejected(.unreadableSample),
             ingest: IngestVerdict(
                 status: .failed, errorCode: "SourceFailed", recordErrors: ["SourceFailed"], indexed: 1,
                 reasonHolds: "GzipExpansionRatioExceeded"))
+        #expect(dropbox.reason == "The file could not be decompressed within limits.")
     }
 }
 

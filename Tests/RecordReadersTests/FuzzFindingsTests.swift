@@ -33,25 +33,48 @@ struct FuzzFindingsTests {
         #expect(result.fileError?.code == .truncated)
     }
 
-    @Test("CSV: a row of exactly the row limit before its CR LF ends where it ends however the stream is cut, and on resumption")
-    func rowAtTheLimitIndependentOfChunks() async throws {
-        // The harness's settings byte was 0x5b: 128-byte chunks, a 64-byte row limit, a sample (prefix).
-        var options = ReaderOptions()
-        options.maxRecordBytes = 64
-        options.inputIsPrefix = true
-        let bytes = try fixtureBytes("fuzz/row-at-limit-after-crlf.csv")
+    /// Reads `fixture` in chunks of 1, 7 and 4096 bytes and whole (they must agree), then resumes
+    /// after every record with chunks of 1, 7 and 128 bytes (the records after it must come back).
+    func checkChunkingAndResumption(_ fixture: String, options: ReaderOptions) async throws -> ReadResult {
+        let bytes = try fixtureBytes(fixture)
         let readings = try dataset("readings")
         let whole = try await readEveryWay(bytes, dataset: readings, options: options)
-        #expect(whole.fileError == nil)
-        #expect(whole.transcript.map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == ["1 15-57", "2 57-63", "3 63-129"])
-        #expect(whole.codes == [.csvFieldCount, .csvFieldCount, .csvFieldCount])
+        var options = options
         options.csvHeader = whole.csvHeader
         for (index, item) in whole.items.enumerated() {
             for size in [1, 7, 128] {
                 let resumed = await read(
                     Array(bytes[Int(item.endOffset)...]), dataset: readings, options: options, chunkSize: size, start: item.next)
-                #expect(resumed.transcript == Array(whole.transcript[(index + 1)...]), "resumed after record \(item.number), chunks of \(size)")
+                #expect(
+                    resumed.transcript == Array(whole.transcript[(index + 1)...]),
+                    "resumed after record \(item.number), chunks of \(size)")
             }
         }
+        return whole
+    }
+
+    /// The harness's settings byte was 0x5b: 128-byte chunks, a 64-byte row limit, a sample (prefix).
+    static var harnessOptions: ReaderOptions {
+        var options = ReaderOptions()
+        options.maxRecordBytes = 64
+        options.inputIsPrefix = true
+        return options
+    }
+
+    @Test("CSV: a row of exactly the row limit before its CR LF ends where it ends however the stream is cut, and on resumption")
+    func rowAtTheLimitIndependentOfChunks() async throws {
+        let whole = try await checkChunkingAndResumption("fuzz/row-at-limit-after-crlf.csv", options: Self.harnessOptions)
+        #expect(whole.fileError == nil)
+        #expect(whole.transcript.map { $0.split(separator: " ").prefix(2).joined(separator: " ") } == ["1 15-57", "2 57-63", "3 63-129"])
+        #expect(whole.codes == [.csvFieldCount, .csvFieldCount, .csvFieldCount])
+    }
+
+    @Test("CSV: a row past the limit whose quoted cell held a line break is skipped to the same line end however the stream is cut")
+    func longRowPastQuotedLineBreakIndependentOfChunks() async throws {
+        let whole = try await checkChunkingAndResumption("fuzz/long-row-past-quoted-line-break.csv", options: Self.harnessOptions)
+        #expect(whole.fileError == nil)
+        // The quote opened at byte 31 is still open at the 66-byte window's end, so row 2 runs to the
+        // first line break after the window (byte 99), not to one inside the quoted cell.
+        #expect(whole.transcript == ["1 15-31 CSVFieldCount", "2 31-100 LineTooLong", "3 100-112 InvalidUTF8", "4 112-129 CSVFieldCount"])
     }
 }
