@@ -133,6 +133,8 @@ struct StreamPrelude: Sendable {
 struct LongLine: Sendable {
     var start: Int64
     var excerpt: [UInt8]
+    /// A CSV row skipped because a quote in it is not closed (not for its length).
+    var unclosedQuote = false
 
     /// Starts skipping the line that begins at `buffer.position`.
     init(_ buffer: inout InputBuffer) {

@@ -77,4 +77,30 @@ struct FuzzFindingsTests {
         // first line break after the window (byte 99), not to one inside the quoted cell.
         #expect(whole.transcript == ["1 15-31 CSVFieldCount", "2 31-100 LineTooLong", "3 100-112 InvalidUTF8", "4 112-129 CSVFieldCount"])
     }
+
+    @Test("CSV: a quote left open whose line break had not arrived yet is UnbalancedQuote from the row's start, as when it had")
+    func openQuoteWithLineBreakNotYetBuffered() async throws {
+        let whole = try await checkChunkingAndResumption("fuzz/open-quote-line-break-not-buffered.csv", options: Self.harnessOptions)
+        #expect(whole.fileError == nil)
+        #expect(whole.codes.allSatisfy { $0 == .unbalancedQuote || $0 == .csvFieldCount })
+        // No gap: each row starts where the one before it ended.
+        for (previous, next) in zip(whole.items, whole.items.dropFirst()) { #expect(next.startOffset == previous.endOffset) }
+    }
+
+    @Test("JSON document: a record past a row limit below 64 KiB is RecordTooLong, not an out-of-bounds read")
+    func recordTooLongBelowRawLimit() async throws {
+        // The harness's settings were a 64-byte record limit and a depth limit of 4, 64-byte chunks, the root array.
+        var options = ReaderOptions()
+        options.maxRecordBytes = 64
+        options.maxDepth = 4
+        let result = try await readEveryWay(
+            try fixtureBytes("fuzz/record-too-long-below-raw-limit.json"), dataset: try rootArrayDataset(), options: options)
+        #expect(result.codes == [.recordTooLong])
+        let item = try #require(result.items.first)
+        if case .failure(_, let raw, _) = item.outcome {
+            // The whole record is kept (it is shorter than RecordItem.rawLimit), and nothing past it.
+            #expect(Int64(raw.count) == item.endOffset - item.startOffset)
+        }
+        #expect(result.fileError?.code == .truncated)
+    }
 }
