@@ -108,8 +108,9 @@ package struct FileChecker: Sendable {
     }
 
     private func inflate(_ sample: [UInt8], wholeFile: Bool) -> Result<([UInt8], Bool), Rejection> {
+        let limits = GzipLimits(maxOutputBytes: Int64(maxInflatedSampleBytes) + (1 << 16))
         do throws(GzipError) {
-            let inflater = try GzipInflater(limits: GzipLimits(maxOutputBytes: Int64(maxInflatedSampleBytes) + (1 << 16)))
+            let inflater = try GzipInflater(limits: limits)
             inflater.push(sample)
             var out: [UInt8] = []
             while out.count < maxInflatedSampleBytes, let chunk = try inflater.next() { out.append(contentsOf: chunk) }
@@ -117,7 +118,18 @@ package struct FileChecker: Sendable {
             if wholeFile { try inflater.finish() }
             return .success((out, wholeFile))
         } catch {
-            if error.code == .outputLimitExceeded { return .failure(Rejection(.unreadableSample, "The file could not be decompressed within limits.")) }
+            switch error.code {
+            case .outputLimitExceeded:
+                return .failure(Rejection(.unreadableSample, "The file could not be decompressed within limits."))
+            case .expansionRatioExceeded:
+                // A gzip bomb: reported as one, not as damaged data.
+                return .failure(
+                    Rejection(
+                        .unreadableSample,
+                        "The file expands more than \(limits.maxExpansionRatio) times when decompressed, as only a gzip bomb does, so it is not read.",
+                        details: [Self.gzipDetail(error)]))
+            default: break
+            }
             return .failure(
                 Rejection(
                     .unreadableSample, "The file's gzip compression is damaged, so its records cannot be read.",
@@ -129,6 +141,7 @@ package struct FileChecker: Sendable {
         switch error.code {
         case .truncated: "the compressed data is cut short"
         case .corrupt: "the compressed data is corrupt"
+        case .expansionRatioExceeded: error.detail
         default: error.code.rawValue
         }
     }

@@ -32,8 +32,7 @@ final class CurlTransfer: @unchecked Sendable {
     var sendPaused = false
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
-    private var parsedStatus = 0
-    private var parsedHeaders = HTTPHeaders()
+    private var headParser = ResponseHeadParser()
     private var headDelivered = false
     private var uploadChunk: [UInt8] = []
     private var uploadOffset = 0
@@ -306,52 +305,17 @@ final class CurlTransfer: @unchecked Sendable {
 
     // MARK: Response (engine thread)
 
-    /// CURLOPT_HEADERFUNCTION: one header line at a time; a blank line ends a header block. Interim
-    /// (1xx) blocks are skipped; lines after the final block's end are trailers and are ignored.
+    /// CURLOPT_HEADERFUNCTION: one header line at a time (`ResponseHeadParser`); lines after the
+    /// final block's end are trailers and are ignored.
     fileprivate func receiveHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
         guard !headDelivered else { return }
-        var end = line.count
-        while end > 0, line[end - 1] == UInt8(ascii: "\r") || line[end - 1] == UInt8(ascii: "\n") { end -= 1 }
-        let text = UnsafeBufferPointer(rebasing: line[0..<end])
-        if text.isEmpty {
-            if parsedStatus >= 200 { deliverHead() } else { parsedHeaders = HTTPHeaders() }
-            return
-        }
-        if text.starts(with: "HTTP/".utf8) {
-            parsedStatus = Self.statusCode(in: text) ?? 0
-            parsedHeaders = HTTPHeaders()
-            return
-        }
-        guard let colon = text.firstIndex(of: UInt8(ascii: ":")) else { return }
-        let name = String(decoding: UnsafeBufferPointer(rebasing: text[..<colon]), as: UTF8.self)
-        var valueStart = colon + 1
-        while valueStart < text.count, text[valueStart] == UInt8(ascii: " ") || text[valueStart] == 9 {
-            valueStart += 1
-        }
-        var valueEnd = text.count
-        while valueEnd > valueStart, text[valueEnd - 1] == UInt8(ascii: " ") || text[valueEnd - 1] == 9 {
-            valueEnd -= 1
-        }
-        parsedHeaders.add(name, String(decoding: UnsafeBufferPointer(rebasing: text[valueStart..<valueEnd]), as: UTF8.self))
-    }
-
-    private static func statusCode(in line: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard let space = line.firstIndex(of: UInt8(ascii: " ")) else { return nil }
-        var code = 0
-        var digits = 0
-        var index = space + 1
-        while index < line.count, digits < 3, (48...57).contains(line[index]) {
-            code = code * 10 + Int(line[index] - 48)
-            digits += 1
-            index += 1
-        }
-        return digits == 3 ? code : nil
+        if headParser.consume(line) { deliverHead() }
     }
 
     private func deliverHead() {
         headDelivered = true
-        let head = HTTPResponseHead(status: parsedStatus, headers: parsedHeaders)
-        parsedHeaders = HTTPHeaders()
+        let head = headParser.head
+        headParser = ResponseHeadParser()
         lock.lock()
         guard headResult == nil else {
             lock.unlock()

@@ -304,6 +304,9 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
                 reason = "\(total.failed) of \(total.records) records failed; see \(keys.errors)"
                 errorCode = "SomeRecordsFailed"
             }
+        } else if total.records == 0 {
+            // Done, with nothing lost, but said: an empty file (or one of blank lines) is no silent skip.
+            reason = "the file holds no records (\(head.objectSize) bytes); nothing was indexed"
         }
         let wroteErrors = try await errors.finish()
         // Saved before the move, so that a crash between the move and the status write is recovered.

@@ -65,7 +65,8 @@ package struct KeyPattern: Sendable, Hashable, CustomStringConvertible {
                 throw invalid("has a '}' without its '{'")
             case UInt8(ascii: "*"):
                 flush()
-                tokens.append(.wildcard)
+                // `**` matches what `*` does: one token, so that a run of them cannot multiply the search.
+                if tokens.last != .wildcard { tokens.append(.wildcard) }
             default:
                 literal.append(byte)
             }
@@ -83,26 +84,56 @@ package struct KeyPattern: Sendable, Hashable, CustomStringConvertible {
     package func match(_ key: String) -> [String: String]? {
         let bytes = Array(key.utf8)
         var captures: [(String, Range<Int>)] = []
-        guard matchFrom(tokenIndex: 0, position: 0, bytes: bytes, captures: &captures) else { return nil }
+        var failed = FailedStates(tokens: tokens.count, positions: bytes.count)
+        guard matchFrom(tokenIndex: 0, position: 0, bytes: bytes, captures: &captures, failed: &failed) else { return nil }
         var parts: [String: String] = [:]
         for (name, range) in captures { parts[name] = String(decoding: bytes[range], as: UTF8.self) }
         return parts
     }
 
-    private func matchFrom(tokenIndex: Int, position: Int, bytes: [UInt8], captures: inout [(String, Range<Int>)]) -> Bool {
+    /// Which (token, position) pairs are known not to match: whether the rest of the pattern
+    /// matches from a place does not depend on how the key got there, so each is tried once. Without
+    /// this, a pattern of many `*` or parts backtracks exponentially (found by fuzzing: a key pattern
+    /// of 94 `*` never finished).
+    private struct FailedStates {
+        private var bits: [Bool]
+        private let stride: Int
+        init(tokens: Int, positions: Int) {
+            stride = positions + 1
+            bits = [Bool](repeating: false, count: (tokens + 1) * stride)
+        }
+        subscript(token: Int, position: Int) -> Bool {
+            get { bits[token * stride + position] }
+            set { bits[token * stride + position] = newValue }
+        }
+    }
+
+    private func matchFrom(
+        tokenIndex: Int, position: Int, bytes: [UInt8], captures: inout [(String, Range<Int>)], failed: inout FailedStates
+    ) -> Bool {
+        if failed[tokenIndex, position] { return false }
+        let matched = matchTokens(tokenIndex: tokenIndex, position: position, bytes: bytes, captures: &captures, failed: &failed)
+        if !matched { failed[tokenIndex, position] = true }
+        return matched
+    }
+
+    private func matchTokens(
+        tokenIndex: Int, position: Int, bytes: [UInt8], captures: inout [(String, Range<Int>)], failed: inout FailedStates
+    ) -> Bool {
         guard tokenIndex < tokens.count else { return position == bytes.count }
         switch tokens[tokenIndex] {
         case .literal(let literal):
             guard position + literal.count <= bytes.count,
                 bytes[position..<(position + literal.count)].elementsEqual(literal)
             else { return false }
-            return matchFrom(tokenIndex: tokenIndex + 1, position: position + literal.count, bytes: bytes, captures: &captures)
+            return matchFrom(
+                tokenIndex: tokenIndex + 1, position: position + literal.count, bytes: bytes, captures: &captures, failed: &failed)
         case .part(let name, let spansSlash):
             var end = position + 1
             while end <= bytes.count {
                 if !spansSlash, bytes[end - 1] == UInt8(ascii: "/") { return false }
                 captures.append((name, position..<end))
-                if matchFrom(tokenIndex: tokenIndex + 1, position: end, bytes: bytes, captures: &captures) { return true }
+                if matchFrom(tokenIndex: tokenIndex + 1, position: end, bytes: bytes, captures: &captures, failed: &failed) { return true }
                 captures.removeLast()
                 end += 1
             }
@@ -110,7 +141,7 @@ package struct KeyPattern: Sendable, Hashable, CustomStringConvertible {
         case .wildcard:
             var end = position
             while end <= bytes.count {
-                if matchFrom(tokenIndex: tokenIndex + 1, position: end, bytes: bytes, captures: &captures) { return true }
+                if matchFrom(tokenIndex: tokenIndex + 1, position: end, bytes: bytes, captures: &captures, failed: &failed) { return true }
                 if end < bytes.count, bytes[end] == UInt8(ascii: "/") { return false }
                 end += 1
             }

@@ -11,8 +11,11 @@ package struct Timestamp: Sendable, Hashable, Comparable {
     package var nanosecondsSinceEpoch: Int64
 
     package init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
-    package init(secondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = secondsSinceEpoch * 1_000_000_000 }
-    package init(millisecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = millisecondsSinceEpoch * 1_000_000 }
+    /// Times beyond what nanoseconds in an `Int64` hold (1677-09-21 to 2262-04-11) are clamped to
+    /// the nearest end, so a hostile number (a header, an attribute) cannot trap.
+    package init(secondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = secondsSinceEpoch.saturatingMultiply(1_000_000_000) }
+    /// Clamped like `init(secondsSinceEpoch:)`.
+    package init(millisecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = millisecondsSinceEpoch.saturatingMultiply(1_000_000) }
 
     package var secondsSinceEpoch: Int64 { nanosecondsSinceEpoch.floorDiv(1_000_000_000) }
     package var millisecondsSinceEpoch: Int64 { nanosecondsSinceEpoch.floorDiv(1_000_000) }
@@ -21,11 +24,13 @@ package struct Timestamp: Sendable, Hashable, Comparable {
         lhs.nanosecondsSinceEpoch < rhs.nanosecondsSinceEpoch
     }
 
+    /// Clamped like `init(secondsSinceEpoch:)`.
     package func adding(seconds: Int64) -> Timestamp {
-        Timestamp(nanosecondsSinceEpoch: nanosecondsSinceEpoch + seconds * 1_000_000_000)
+        Timestamp(nanosecondsSinceEpoch: nanosecondsSinceEpoch.saturatingAdd(seconds.saturatingMultiply(1_000_000_000)))
     }
+    /// Clamped like `init(secondsSinceEpoch:)`.
     package func adding(milliseconds: Int64) -> Timestamp {
-        Timestamp(nanosecondsSinceEpoch: nanosecondsSinceEpoch + milliseconds * 1_000_000)
+        Timestamp(nanosecondsSinceEpoch: nanosecondsSinceEpoch.saturatingAdd(milliseconds.saturatingMultiply(1_000_000)))
     }
 
     /// Calendar fields in UTC.
@@ -46,10 +51,26 @@ package struct Timestamp: Sendable, Hashable, Comparable {
         )
     }
 
+    /// The time of `c` (clamped like `init(secondsSinceEpoch:)`).
     package init(_ c: Components) {
-        let days = Self.days(fromCivil: c.year, c.month, c.day)
-        let seconds = days * 86_400 + Int64(c.hour * 3600 + c.minute * 60 + c.second)
-        self.nanosecondsSinceEpoch = seconds * 1_000_000_000 + Int64(c.nanosecond)
+        let seconds = Self.seconds(of: c)
+        self.nanosecondsSinceEpoch = seconds.saturatingMultiply(1_000_000_000).saturatingAdd(Int64(c.nanosecond))
+    }
+
+    /// The time of `c` shifted by `offsetSeconds`; nil when it is outside what nanoseconds in an
+    /// `Int64` hold (before 1677-09-21 or after 2262-04-11), which a parsed text can ask for.
+    package init?(exactly c: Components, minusSeconds offsetSeconds: Int = 0) {
+        let seconds = Self.seconds(of: c) - Int64(offsetSeconds)
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflowAgain) = scaled.addingReportingOverflow(Int64(c.nanosecond))
+        guard !overflow, !overflowAgain else { return nil }
+        self.nanosecondsSinceEpoch = total
+    }
+
+    /// Seconds since the epoch of `c` (years of up to four digits and fields in their usual
+    /// ranges cannot overflow this).
+    private static func seconds(of c: Components) -> Int64 {
+        days(fromCivil: c.year, c.month, c.day) * 86_400 + Int64(c.hour * 3600 + c.minute * 60 + c.second)
     }
 
     /// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -163,7 +184,8 @@ package struct Timestamp: Sendable, Hashable, Comparable {
     // MARK: Parsing
 
     /// Parses ISO 8601 / RFC 3339 date-times: `2015-08-30T12:36:00Z`, with an optional fraction
-    /// and a `Z` or `±hh:mm` offset; also the basic form `20150830T123600Z`. `nil` when malformed.
+    /// and a `Z` or `±hh:mm` offset; also the basic form `20150830T123600Z`. `nil` when malformed,
+    /// or outside 1677-09-21 to 2262-04-11 (what nanoseconds in an `Int64` hold).
     package init?(iso8601 text: some StringProtocol) {
         self.init(iso8601UTF8: Array(text.utf8)[...])
     }
@@ -205,13 +227,13 @@ package struct Timestamp: Sendable, Hashable, Comparable {
             return nil
         }
         guard p.atEnd else { return nil }
-        let base = Timestamp(
-            Components(year: year, month: month, day: day, hour: hour, minute: minute, second: second, nanosecond: nanos)
-        )
-        self = base.adding(seconds: Int64(-offsetSeconds))
+        self.init(
+            exactly: Components(year: year, month: month, day: day, hour: hour, minute: minute, second: second, nanosecond: nanos),
+            minusSeconds: offsetSeconds)
     }
 
-    /// Parses a plain `yyyy-MM-dd` date as midnight UTC.
+    /// Parses a plain `yyyy-MM-dd` date as midnight UTC (`nil` when malformed or out of range, as
+    /// with `init(iso8601:)`).
     package init?(isoDate text: some StringProtocol) {
         self.init(isoDateUTF8: Array(text.utf8)[...])
     }
@@ -222,7 +244,7 @@ package struct Timestamp: Sendable, Hashable, Comparable {
         guard let year = p.number(4), p.skip(UInt8(ascii: "-")), let month = p.number(2), (1...12).contains(month),
             p.skip(UInt8(ascii: "-")), let day = p.number(2), (1...31).contains(day), p.atEnd
         else { return nil }
-        self.init(Components(year: year, month: month, day: day, hour: 0, minute: 0, second: 0, nanosecond: 0))
+        self.init(exactly: Components(year: year, month: month, day: day, hour: 0, minute: 0, second: 0, nanosecond: 0))
     }
 }
 
@@ -261,6 +283,20 @@ private struct DigitParser {
 }
 
 extension Int64 {
+    @inline(__always)
+    fileprivate func saturatingMultiply(_ factor: Int64) -> Int64 {
+        let (product, overflow) = multipliedReportingOverflow(by: factor)
+        if !overflow { return product }
+        return (self < 0) != (factor < 0) ? .min : .max
+    }
+
+    @inline(__always)
+    fileprivate func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        if !overflow { return sum }
+        return other < 0 ? .min : .max
+    }
+
     @inline(__always)
     fileprivate func floorDiv(_ divisor: Int64) -> Int64 {
         let q = self / divisor

@@ -108,12 +108,17 @@ package struct CSVDecoder: RecordDecoder {
                 longLine = nil
                 if header == nil {
                     throw RecordFileError(
-                        .invalidHeader, "the header line is longer than \(options.maxRecordBytes) bytes")
+                        .invalidHeader,
+                        skipping.unclosedQuote
+                            ? "the header has a quote that is not closed"
+                            : "the header line is longer than \(options.maxRecordBytes) bytes")
                 }
                 guard
-                    let error = skipping.error(
+                    var error = skipping.error(
                         end: endOffset, newline: newline, noun: "row", options: options, summary: &summary)
                 else { return .end }
+                // A quote left open is reported the same whether its line break was buffered already.
+                if skipping.unclosedQuote { error = Self.unclosedQuoteError }
                 return .item(
                     failure(error, start: skipping.start, end: endOffset, raw: skipping.excerpt[...], truncated: true))
             }
@@ -130,10 +135,16 @@ package struct CSVDecoder: RecordDecoder {
                 }
                 continue
             }
-            if buffer.available > options.maxRecordBytes {
-                if inQuotes, let item = try unclosedQuote() { return .item(item) }
-                if inQuotes { continue }
-                longLine = LongLine(&buffer)
+            // Decided on the row's first `maxRecordBytes + 2` bytes only (a row of the limit, CR and
+            // LF), which `findRecordEnd` never looks past: how the stream was cut into chunks must
+            // not change where a row ends.
+            if buffer.available > options.maxRecordBytes + 1 {
+                if inQuotes {
+                    if let item = try unclosedQuote() { return .item(item) }
+                    continue  // skipping the row to its line break
+                }
+                // Past the window the row's end is the next line break, quoted or not.
+                longLine = LongLine(&buffer, searchingFrom: buffer.position + options.maxRecordBytes + 2)
                 searchFrom = 0
                 continue
             }
@@ -156,14 +167,16 @@ package struct CSVDecoder: RecordDecoder {
         }
     }
 
-    /// The index of the LF that ends the record at `buffer.position`, if it has arrived.
+    /// The index of the LF that ends the record at `buffer.position`, if it has arrived within the
+    /// row limit (`maxRecordBytes` and a CR LF).
     private mutating func findRecordEnd() -> Int? {
         let bytes = buffer.bytes
         var i = searchFrom
         var state = scanState
         let delimiter = delimiter
+        let window = buffer.position + options.maxRecordBytes + 2
         let found: Int? = bytes.withUnsafeBufferPointer { p in
-            let n = p.count
+            let n = min(p.count, window)
             while i < n {
                 let c = p[i]
                 switch state {
@@ -201,6 +214,9 @@ package struct CSVDecoder: RecordDecoder {
         return found
     }
 
+    private static let unclosedQuoteError = RecordError(
+        .unbalancedQuote, "a quoted cell is not closed (the row is read up to its line break)")
+
     /// An opening quote that is not closed: the row ends at its first line break.
     private mutating func unclosedQuote() throws(RecordFileError) -> RecordItem? {
         let start = buffer.position
@@ -211,8 +227,9 @@ package struct CSVDecoder: RecordDecoder {
         } else if buffer.ended {
             buffer.position = buffer.count
         } else {
-            // No line break within the limit: skip the line.
+            // No line break buffered yet: skip the line.
             longLine = LongLine(&buffer)
+            longLine?.unclosedQuote = true
             searchFrom = 0
             return nil
         }
@@ -221,7 +238,7 @@ package struct CSVDecoder: RecordDecoder {
         if header == nil { throw RecordFileError(.invalidHeader, "the header has a quote that is not closed") }
         let (excerpt, truncated) = rawExcerpt(buffer.bytes[start..<lineEnd])
         return failure(
-            RecordError(.unbalancedQuote, "a quoted cell is not closed (the row is read up to its line break)"),
+            Self.unclosedQuoteError,
             start: buffer.offset(of: start), end: buffer.offset(of: buffer.position), raw: excerpt, truncated: truncated
         )
     }

@@ -133,12 +133,22 @@ struct StreamPrelude: Sendable {
 struct LongLine: Sendable {
     var start: Int64
     var excerpt: [UInt8]
+    /// A CSV row skipped because a quote in it is not closed (not for its length).
+    var unclosedQuote = false
 
     /// Starts skipping the line that begins at `buffer.position`.
     init(_ buffer: inout InputBuffer) {
         start = buffer.streamOffset
         excerpt = Array(buffer.bytes[buffer.position..<buffer.position + min(RecordItem.rawLimit, buffer.available)])
         buffer.discardAll()
+    }
+
+    /// Starts skipping the line that begins at `buffer.position` when its bytes before `index` are
+    /// known to hold no line end: the search for it goes on from `index`, whatever else is buffered.
+    init(_ buffer: inout InputBuffer, searchingFrom index: Int) {
+        start = buffer.streamOffset
+        excerpt = Array(buffer.bytes[buffer.position..<buffer.position + min(RecordItem.rawLimit, buffer.available)])
+        buffer.position = min(index, buffer.count)
     }
 
     /// Skips more of the line; once its newline (or the end of the input) is reached, its end

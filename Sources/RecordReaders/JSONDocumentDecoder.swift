@@ -633,7 +633,7 @@ package struct JSONDocumentDecoder: RecordDecoder {
         }
         summary.records += 1
         if recordTooLong || end - start > options.maxRecordBytes {
-            if !recordTooLong { recordExcerpt = Array(buffer.bytes[start..<(start + RecordItem.rawLimit)]) }
+            if !recordTooLong { recordExcerpt = Array(buffer.bytes[start..<min(end, start + RecordItem.rawLimit)]) }
             recordTooLong = false
             summary.failedRecords += 1
             let excerpt = recordExcerpt

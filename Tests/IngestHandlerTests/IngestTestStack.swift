@@ -34,7 +34,8 @@ struct IngestTestStack {
     static var fixtures: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures") }
     static func fixture(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: fixtures.appendingPathComponent(name))) }
 
-    init(faults: FaultSettings = .none, extra: [String: String] = [:]) async throws {
+    /// - Parameter datasets: the dataset catalog's fixture file.
+    init(faults: FaultSettings = .none, extra: [String: String] = [:], datasets: String = "datasets.json") async throws {
         moto = try await SharedMoto.get()
         standIn = try OpenSearchStandIn(
             OpenSearchStandInConfiguration(
@@ -47,7 +48,7 @@ struct IngestTestStack {
         env["INGEST_BUCKET_NAME"] = bucket
         env["INGEST_STATUS_TABLE"] = table
         env["OPEN_SEARCH_ENDPOINT"] = standIn.endpoint
-        env["DATASETS_FILE"] = Self.fixtures.appendingPathComponent("datasets.json").path
+        env["DATASETS_FILE"] = Self.fixtures.appendingPathComponent(datasets).path
         env["DEADLINE_MARGIN_MS"] = "1000"
         for (name, value) in extra { env[name] = value }
         environment = env
@@ -61,7 +62,7 @@ struct IngestTestStack {
         // The Lambda signs OpenSearch requests with its own role's credentials: here, moto's key.
         openSearch = try OpenSearchClient(settings: awsSettings, credentials: credentials, transport: Self.transport, quota: RetryQuota())
         settings = try IngestSettings(SettingsReader(Environment(env)))
-        catalog = try DatasetCatalog.parse(try Self.fixture("datasets.json"))
+        catalog = try DatasetCatalog.parse(try Self.fixture(datasets))
     }
 
     /// The real sink, with fast bulk retries. Enough attempts that the seeded storms (an item fails

@@ -20,6 +20,25 @@ struct KeyPatternTests {
         #expect(pattern.partNames == ["table", "sequence", "timestamp"])
     }
 
+    @Test(
+        "A pattern of 94 '*' (found by fuzzing: it backtracked without end) answers at once for long keys",
+        .timeLimit(.minutes(1)))
+    func manyWildcardsDoNotBacktrackExponentially() throws {
+        // The fuzz input's first line is the pattern (94 '*' and two stray bytes).
+        let line = try fixtureBytes("fuzz/key-pattern-94-stars.txt").split(separator: 0x0A, omittingEmptySubsequences: false)[0]
+        let pattern = try KeyPattern(String(decoding: line, as: UTF8.self))
+        #expect(pattern.match(String(repeating: "-", count: 300)) == nil)
+        #expect(pattern.match(String(repeating: "a/", count: 200) + "x.jsonl") == nil)
+        let stars = try KeyPattern(String(repeating: "*", count: 94) + "x")
+        #expect(stars.match(String(repeating: "-", count: 1024)) == nil)
+        #expect(stars.match(String(repeating: "-", count: 1023) + "x") == [:])
+        let parts = try KeyPattern((0..<10).map { "{p\($0)*}-" }.joined() + "end")
+        #expect(parts.match(String(repeating: "a-", count: 150)) == nil)
+        #expect(parts.match(String(repeating: "a-", count: 10) + "end")?["p9"] == "a")
+        #expect(try KeyPattern("a/**/b").match("a/x/b") == [:])
+        #expect(try KeyPattern("a/**/b").match("a/x/y/b") == nil)
+    }
+
     @Test("A part may span slashes when marked with *, and * alone matches within a segment")
     func wildcards() throws {
         #expect(try KeyPattern("in/{rest*}").match("in/a/b/c.json") == ["rest": "a/b/c.json"])

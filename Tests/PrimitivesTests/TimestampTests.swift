@@ -41,6 +41,33 @@ struct TimestampTests {
     func malformed(text: String) {
         #expect(Timestamp(iso8601: text) == nil)
     }
+
+    @Test("Date-times past what Int64 nanoseconds hold (found by fuzzing: they trapped) are refused, not a crash", arguments: [
+        "5867-02-08T08:00:00Z", "9132-05-01T00:00:00Z", "1012-01-01T00:00:00Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:60Z",
+        "2262-04-11T23:47:17Z", "1677-09-21T00:12:43Z", "2262-04-11T23:00:00-01:00",
+    ])
+    func outOfRange(text: String) {
+        #expect(Timestamp(iso8601: text) == nil)
+        #expect(Timestamp(isoDate: String(text.prefix(10))) == nil || text.hasPrefix("2262-04-11") || text.hasPrefix("1677-09-21"))
+    }
+
+    @Test("The representable range's ends still parse")
+    func rangeEnds() {
+        #expect(Timestamp(iso8601: "2262-04-11T23:47:16Z")?.secondsSinceEpoch == 9_223_372_036)
+        #expect(Timestamp(iso8601: "1677-09-21T00:12:44Z")?.secondsSinceEpoch == -9_223_372_036)
+        #expect(Timestamp(isoDate: "2262-04-11") != nil && Timestamp(isoDate: "2262-04-12") == nil)
+        #expect(Timestamp(isoDate: "1677-09-22") != nil && Timestamp(isoDate: "1677-09-21") == nil)
+    }
+
+    @Test("Huge seconds and milliseconds (a header, an SQS attribute) clamp to the range's ends instead of trapping")
+    func clamping() {
+        #expect(Timestamp(millisecondsSinceEpoch: .max).nanosecondsSinceEpoch == .max)
+        #expect(Timestamp(millisecondsSinceEpoch: .min).nanosecondsSinceEpoch == .min)
+        #expect(Timestamp(secondsSinceEpoch: 99_999_999_999).nanosecondsSinceEpoch == .max)
+        #expect(Timestamp(nanosecondsSinceEpoch: .max - 5).adding(seconds: 1).nanosecondsSinceEpoch == .max)
+        #expect(Timestamp(nanosecondsSinceEpoch: 0).adding(milliseconds: .min).nanosecondsSinceEpoch == .min)
+        #expect(Timestamp(millisecondsSinceEpoch: .max).iso8601(fractionDigits: 0) == "2262-04-11T23:47:16Z")
+    }
 }
 
 @Suite("Percent-encoding")
