@@ -372,9 +372,4 @@ extension FunctionSpec {
     var executableName: String { URL(fileURLWithPath: bootstrap).lastPathComponent }
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
+
