@@ -230,6 +230,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "FaultProxyTests",
+            dependencies: [
+                "FaultProxy", "LoopbackHTTP", "AWSClients", "AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "PipelineCore", "Primitives", "TestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "PrimitivesTests", dependencies: ["Primitives", "JSONCodec", "XMLCodec"], swiftSettings: strictSettings),
         .testTarget(
             name: "GzipTests",

@@ -355,6 +355,15 @@ package struct DropboxObjectHandler: S3ObjectHandler {
                 return .accepted(destination: destination)
             }
         }
+        // The copy may have moved on already: the ingest stage, which keeps the file's id, has an
+        // item for it once it picked the accepted file up.
+        if let dataset = match?.dataset.name, let ingest = try await status.get(fileId: fileId, stage: .ingest) {
+            try await status.complete(
+                fileId: fileId, stage: .dropbox, owner: owner, outcome: StatusOutcome(status: .accepted, bytes: ingest.size))
+            log.info("an earlier attempt had moved the file, since taken on by ingest: status completed", ["status": .string("ACCEPTED")])
+            context.metrics.increment("Accepted")
+            return .accepted(destination: acceptedDestination(dataset, name))
+        }
         let rejected = rejectedDestination(name)
         if let copy = try await mover.verifiedDestination(rejected, sourceETag: etag, sourceSize: nil) {
             let rejection = await earlierRejection(name) ?? Rejection(.unreadableSample, "The file was rejected (see its .error.json).")
