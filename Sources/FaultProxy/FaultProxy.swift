@@ -69,6 +69,9 @@ package final class FaultProxy: Sendable {
     package var endpoint: String { server.baseURL }
     package var stats: FaultProxyStats { core.lock.withLock { core.stats } }
 
+    /// The next requests get these faults, in order, before the seeded decisions resume (tests).
+    package func faultNext(_ kinds: FaultKind...) { core.lock.withLock { core.scripted += kinds } }
+
     /// Turns faulting on or off (while off, every request is forwarded and no decision is drawn).
     package func setFaulting(_ on: Bool) { core.lock.withLock { core.faulting = on } }
 
@@ -89,6 +92,7 @@ private final class ProxyCore: @unchecked Sendable {
     var stats = FaultProxyStats()
     var decider: FaultDecider
     var faulting = true
+    var scripted: [FaultKind] = []
     var faultedFingerprints: Set<Fingerprint> = []
 
     init(upstreamHost: String, upstreamPort: Int, plan: FaultPlan) {
@@ -111,7 +115,7 @@ private final class ProxyCore: @unchecked Sendable {
         let (fault, number) = lock.withLock { () -> (FaultKind?, Int) in
             stats.requests += 1
             if faultedFingerprints.contains(fingerprint) { stats.retries += 1 }
-            let fault = faulting ? decider.next() : nil
+            let fault = !scripted.isEmpty ? scripted.removeFirst() : faulting ? decider.next() : nil
             if let fault {
                 stats.faults[fault, default: 0] += 1
                 stats.faultsByService[service, default: [:]][fault, default: 0] += 1

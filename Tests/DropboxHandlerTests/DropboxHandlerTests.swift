@@ -120,6 +120,25 @@ struct DropboxHandlerTests {
         #expect(await !stack.exists(stack.dropbox, record.key))
     }
 
+    @Test("A file another live invocation holds: the record fails (to come back), never acknowledged while the holder may still die")
+    func heldElsewhereIsRetried() async throws {
+        let stack = try await DropboxStack()
+        let handler = try await stack.handler()
+        let record = try await stack.drop("sales/eu/held.jsonl", jsonLines(4))
+        let fileId = "sales/sales/eu/held.jsonl@\(record.eTag!)"
+        let file = TrackedFile(dataset: "sales", fileName: "sales/eu/held.jsonl", bucket: stack.dropbox, key: record.key, size: record.size, etag: record.eTag)
+        // Held well past this invocation's time: no waiting for it.
+        _ = try await stack.store.claim(
+            fileId: fileId, stage: .dropbox, file: file, owner: "holder", deadline: SystemClock().now().adding(seconds: 3600))
+        let failures = try await stack.run([record], handler: handler)
+        #expect(failures.count == 1)
+        #expect(await stack.exists(stack.dropbox, record.key))
+        // The holder's claim ends (it died): the record's next delivery moves the file.
+        _ = try await stack.store.release(fileId: fileId, stage: .dropbox, owner: "holder", reason: "died", errorCode: "Test")
+        #expect(try await stack.run([record], handler: handler).isEmpty)
+        #expect(try await stack.store.get(fileId: fileId, stage: .dropbox)?.status == .accepted)
+    }
+
     @Test("A crash between copy and delete: the retry (after the claim expires) completes the move")
     func crashBetweenCopyAndDelete() async throws {
         let stack = try await DropboxStack()

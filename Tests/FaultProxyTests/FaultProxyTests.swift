@@ -163,6 +163,43 @@ struct FaultProxyMotoTests {
     }
 }
 
+@Suite("Lost answers, found by the proxy (regressions)", .serialized)
+struct LostAnswerTests {
+    @Test("A JSON call whose answer is cut off after its head is retried, and succeeds")
+    func cutOffBodyRetried() async throws {
+        let stack = try await ProxiedMoto(plan: FaultPlan(rate: 0, seed: 1), attempts: 3)
+        defer { stack.proxy.stop() }
+        stack.proxy.faultNext(.resetMidBody)
+        _ = try await stack.clients.sqs.call("ListQueues", [:])
+        #expect(stack.proxy.stats.faults[.resetMidBody] == 1)
+        #expect(stack.proxy.stats.retries == 1)
+    }
+
+    @Test("A claim whose answer was lost: the client's retry finds the claim taken by this very call and gets it")
+    func claimAnswerLost() async throws {
+        let stack = try await ProxiedMoto(plan: FaultPlan(rate: 0, seed: 1), attempts: 3)
+        defer { stack.proxy.stop() }
+        let table = ProxiedMoto.unique("status")
+        try await StatusStore.createTable(stack.clients.dynamoDB, table: table)
+        let store = StatusStore(dynamoDB: stack.clients.dynamoDB, table: table)
+        let file = TrackedFile(dataset: "d", fileName: "a.csv", bucket: "b", key: "in/d/a.csv", size: 1, etag: "e")
+        stack.proxy.faultNext(.resetMidBody)
+        let claim = try await store.claim(
+            fileId: "d/a.csv@e", stage: .ingest, file: file, owner: "request-1", deadline: SystemClock().now().adding(seconds: 60))
+        guard case .claimed(let record) = claim else {
+            Issue.record("the invocation's own claim was taken for another's: \(claim)")
+            return
+        }
+        #expect(record.claimOwner == "request-1")
+        #expect(stack.proxy.stats.faults[.resetMidBody] == 1)
+        // Another invocation still finds it held.
+        let other = try await store.claim(
+            fileId: "d/a.csv@e", stage: .ingest, file: file, owner: "request-2", deadline: SystemClock().now().adding(seconds: 60))
+        guard case .heldByOther(let owner, _, _) = other else { Issue.record("expected heldByOther, got \(other)"); return }
+        #expect(owner == "request-1")
+    }
+}
+
 @Suite("Fault proxy: stalls")
 struct FaultProxyStallTests {
     @Test("A stalled answer outlasts the client's time-out: the client times out, the upstream got the request")
