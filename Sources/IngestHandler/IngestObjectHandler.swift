@@ -134,6 +134,16 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         case .alreadyDone(let record):
             logger.info("file already ingested: acknowledged without doing it again", ["status": .string(record.rawStatus ?? "")])
             context.metrics.increment("DuplicateDeliveries")
+            // A second copy of a file already filed (the dropbox copied it again after a crash):
+            // remove it from in/, once the filed copy of the same content is found.
+            if incomingExists, try await filedCopy(keys: keys, eventETag: etag) != nil {
+                do {
+                    try await s3.deleteObject(bucket: bucket, key: key)
+                } catch {
+                    throw IngestError(.storage, "deleting the duplicate \(key) failed: \(error)", underlying: error)
+                }
+                logger.info("a duplicate copy of a filed file removed from in/")
+            }
             return .alreadyDone(record.status)
         case .heldByOther(let owner, let until, _):
             logger.info(
