@@ -290,14 +290,28 @@ package struct ExtractProcessor: Sendable {
         for plan in facts + dimensions {
             for name in plan.statesRead where !needed.contains(name) { needed.append(name) }
         }
-        var states: [String: SourceState] = [:]
-        for name in needed { states[name] = try await loadState(name) }
-
-        // Stream the extract into the fact files and the table's state.
+        // Stream the extract into the fact files and the table's state. A read or write cut off
+        // on its way (S3 answers streamed, so the client cannot retry them) is tried once more from
+        // the start: the outputs are deterministic and were not published.
         let firstRow = watermark?.rows ?? 0
+        var states: [String: SourceState] = [:]
         var dates = Set<Int32>()
-        let read = try await streamExtract(
-            extract, key: key, etag: etag, layout: layout, facts: facts, firstRow: firstRow, states: &states, dates: &dates)
+        var read: StreamResult
+        var attempt = 1
+        while true {
+            states = [:]
+            for name in needed { states[name] = try await loadState(name) }
+            dates = []
+            do {
+                read = try await streamExtract(
+                    extract, key: key, etag: etag, layout: layout, facts: facts, firstRow: firstRow, states: &states, dates: &dates)
+                break
+            } catch where error.code == .s3 && attempt == 1 && context.remainingTime > settings.common.deadlineMargin {
+                logger.warn("streaming the extract failed: tried again from the start", ["reason": .string(error.message)])
+                context.metrics.increment("ExtractStreamRetries")
+                attempt += 1
+            }
+        }
         outcome.rows = read.rows
         outcome.written += read.written
         outcome.bytes += read.bytes
