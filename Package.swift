@@ -131,6 +131,8 @@ let package = Package(
         // MARK: Stand-ins for local runs and tests (Foundation allowed: never in a Lambda binary)
         /// A scripted HTTP/1.1 server on loopback.
         .target(name: "LoopbackHTTP", swiftSettings: strictSettings),
+        /// An HTTP proxy on loopback that faults a seeded share of requests (the chaos run).
+        .target(name: "FaultProxy", dependencies: ["LoopbackHTTP", "Primitives"], swiftSettings: strictSettings),
         /// A Lambda Runtime API on loopback that drives real bootstraps.
         .target(
             name: "RuntimeAPIStandIn",
@@ -150,7 +152,7 @@ let package = Package(
         .target(
             name: "LocalStack",
             dependencies: [
-                "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "OpenSearchStandIn", "PipelineCore", "PipelineSettings",
+                "AWSClients", "AWSCore", "FaultProxy", "HTTPTransport", "JSONCodec", "OpenSearchStandIn", "PipelineCore", "PipelineSettings",
                 "Primitives", "RuntimeAPIStandIn",
             ],
             swiftSettings: strictSettings
@@ -222,7 +224,15 @@ let package = Package(
         .testTarget(
             name: "LocalStackTests",
             dependencies: [
-                "LocalStack", "AWSClients", "AWSCore", "HTTPTransport", "JSONCodec", "Parquet", "PipelineCore", "Primitives", "RuntimeAPIStandIn",
+                "LocalStack", "AWSClients", "AWSCore", "FaultProxy", "HTTPTransport", "JSONCodec", "LoopbackHTTP", "Parquet", "PipelineCore", "Primitives",
+                "RuntimeAPIStandIn",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FaultProxyTests",
+            dependencies: [
+                "FaultProxy", "LoopbackHTTP", "AWSClients", "AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "PipelineCore", "Primitives", "TestSupport",
             ],
             swiftSettings: strictSettings
         ),

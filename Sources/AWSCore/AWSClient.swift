@@ -196,14 +196,29 @@ package struct AWSClient: Sendable {
 
     /// Sends `request` and reads the whole response. A status of 300 or more becomes
     /// `AWSError.service` with the service's code, message and request id; retries follow the
-    /// standard mode.
+    /// standard mode, and cover a body cut off on its way (a reset, a time-out), since the whole
+    /// answer is read here.
     package func send(_ request: AWSRequest, maxBodyBytes: Int = 64 << 20) async throws(AWSError) -> HTTPResponse {
-        let streaming = try await stream(request)
-        do {
-            let body = try await streaming.body.collect(upTo: maxBodyBytes)
-            return HTTPResponse(head: streaming.head, body: body)
-        } catch {
-            throw AWSError.transport(error.with(url: url(for: request)))
+        let replayable = request.idempotent && request.body.isReplayable
+        var attempt = 1
+        while true {
+            let streaming = try await stream(request)
+            let failure: AWSError
+            do {
+                let body = try await streaming.body.collect(upTo: maxBodyBytes)
+                return HTTPResponse(head: streaming.head, body: body)
+            } catch {
+                failure = AWSError.transport(error.with(url: url(for: request)))
+                guard error.code != .bodyTooLarge else { throw failure }
+            }
+            guard replayable, attempt < retry.maxAttempts, let kind = RetryStrategy.classify(failure), retry.quota.acquire(for: kind) != nil
+            else { throw failure }
+            do {
+                try await retry.sleep(retry.backoff(forRetry: attempt))
+            } catch {
+                throw AWSError.transport(HTTPError(.cancelled, url: url(for: request), detail: "cancelled during retry backoff"))
+            }
+            attempt += 1
         }
     }
 

@@ -13,8 +13,10 @@ package enum DropboxOutcome: Sendable, Hashable {
     case rejected(Rejection, destination: S3ObjectRef)
     /// A duplicate event for a file this stage already finished.
     case alreadyDone(FileStatus?)
-    /// Another live invocation is handling the file.
+    /// Another live invocation is handling the file: the SQS record fails, to come back after its claim.
     case heldByOther
+    /// The same file twice in one batch: this invocation handles it under the other record.
+    case heldByThisInvocation
     /// An event from another bucket, or outside the incoming prefix, or a folder marker.
     case ignored(String)
     /// The file was gone and no finished move explains it.
@@ -47,7 +49,9 @@ package struct DropboxObjectHandler: S3ObjectHandler {
     }
 
     package func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
-        _ = try await process(object, context: context)
+        if case .heldByOther = try await process(object, context: context) {
+            throw PipelineCoreError(.claimHeld, "another invocation holds the claim on \(object.key); the message comes back after it")
+        }
     }
 
     /// Handles one record and says what came of it.
@@ -91,7 +95,10 @@ package struct DropboxObjectHandler: S3ObjectHandler {
             dataset: datasetName, fileName: name, bucket: source.bucket, key: source.key, size: object.size ?? head?.objectSize,
             etag: etag, versionId: versionId)
         let owner = context.requestId
-        switch try await status.claim(fileId: fileId, stage: .dropbox, file: tracked, owner: owner, deadline: context.deadline) {
+        let waitLimit = context.deadline.adding(milliseconds: -settings.common.deadlineMargin.milliseconds)
+        switch try await status.claim(
+            fileId: fileId, stage: .dropbox, file: tracked, owner: owner, deadline: context.deadline, waitingUntil: waitLimit)
+        {
         case .alreadyDone(let record):
             log.info(
                 "duplicate event: the file was already handled",
@@ -102,10 +109,10 @@ package struct DropboxObjectHandler: S3ObjectHandler {
             // The same file twice in this batch, its records handled concurrently: the other finishes it.
             log.info("duplicate event in the same batch: the file is being handled by this invocation")
             context.metrics.increment("DuplicateEvents")
-            return .heldByOther
+            return .heldByThisInvocation
         case .heldByOther(let holder, let until, _):
             log.info(
-                "another invocation is handling the file: acknowledged",
+                "another invocation is handling the file: the message is retried after its claim",
                 ["claimOwner": holder.map(JSON.string) ?? .null, "claimExpiresAt": until.map { .string($0.iso8601()) } ?? .null])
             context.metrics.increment("ClaimsHeldByOther")
             return .heldByOther
@@ -349,6 +356,15 @@ package struct DropboxObjectHandler: S3ObjectHandler {
                 context.metrics.increment("Accepted")
                 return .accepted(destination: destination)
             }
+        }
+        // The copy may have moved on already: the ingest stage, which keeps the file's id, has an
+        // item for it once it picked the accepted file up.
+        if let dataset = match?.dataset.name, let ingest = try await status.get(fileId: fileId, stage: .ingest) {
+            try await status.complete(
+                fileId: fileId, stage: .dropbox, owner: owner, outcome: StatusOutcome(status: .accepted, bytes: ingest.size))
+            log.info("an earlier attempt had moved the file, since taken on by ingest: status completed", ["status": .string("ACCEPTED")])
+            context.metrics.increment("Accepted")
+            return .accepted(destination: acceptedDestination(dataset, name))
         }
         let rejected = rejectedDestination(name)
         if let copy = try await mover.verifiedDestination(rejected, sourceETag: etag, sourceSize: nil) {

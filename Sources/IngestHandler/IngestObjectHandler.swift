@@ -1,4 +1,5 @@
 package import AWSClients
+import AWSCore
 import Gzip
 import HTTPTransport
 import JSONCodec
@@ -33,7 +34,8 @@ package enum IngestDisposition: Sendable, Hashable {
     case finished(IngestOutcome)
     /// The status table says the file is done (a duplicate delivery): nothing was done again.
     case alreadyDone(FileStatus?)
-    /// Another invocation holds the claim: acknowledged, its own message covers the file.
+    /// Another live invocation holds the claim: the SQS record fails, to come back after the claim
+    /// (the holder may be working on a copy of this very message, and may die).
     case heldByOther(owner: String?)
     /// Not an object this handler acts on (not under `in/` of the ingest bucket).
     case ignored(String)
@@ -60,8 +62,18 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         self.sink = sink
     }
 
+    /// Whether the source failed on the way (the network, S3 unavailable) rather than in its bytes.
+    static func isTransient(_ error: RecordFileError) -> Bool {
+        guard error.code == .source, let underlying = error.underlying else { return false }
+        if let http = underlying as? HTTPError { return http.isTransient }
+        if let aws = underlying as? AWSError { return RetryStrategy.classify(aws) != nil }
+        return false
+    }
+
     package func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
-        _ = try await ingest(bucket: object.bucketName, key: object.key, eventETag: object.eTag, context: context)
+        if case .heldByOther = try await ingest(bucket: object.bucketName, key: object.key, eventETag: object.eTag, context: context) {
+            throw PipelineCoreError(.claimHeld, "another invocation holds the claim on \(object.key); the message comes back after it")
+        }
     }
 
     /// Ingests one object.
@@ -118,7 +130,9 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
 
         let claim: ClaimResult
         do {
-            claim = try await status.claim(fileId: fileId, stage: .ingest, file: tracked, owner: context.requestId, deadline: context.deadline)
+            claim = try await status.claim(
+                fileId: fileId, stage: .ingest, file: tracked, owner: context.requestId, deadline: context.deadline,
+                waitingUntil: context.deadline.adding(milliseconds: -settings.common.deadlineMargin.milliseconds))
         } catch {
             throw IngestError(.statusStore, "\(error)", underlying: error)
         }
@@ -127,10 +141,20 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         case .alreadyDone(let record):
             logger.info("file already ingested: acknowledged without doing it again", ["status": .string(record.rawStatus ?? "")])
             context.metrics.increment("DuplicateDeliveries")
+            // A second copy of a file already filed (the dropbox copied it again after a crash):
+            // remove it from in/, once the filed copy of the same content is found.
+            if incomingExists, try await filedCopy(keys: keys, eventETag: etag) != nil {
+                do {
+                    try await s3.deleteObject(bucket: bucket, key: key)
+                } catch {
+                    throw IngestError(.storage, "deleting the duplicate \(key) failed: \(error)", underlying: error)
+                }
+                logger.info("a duplicate copy of a filed file removed from in/")
+            }
             return .alreadyDone(record.status)
         case .heldByOther(let owner, let until, _):
             logger.info(
-                "file claimed by another invocation: acknowledged",
+                "file claimed by another invocation: the message is retried after its claim",
                 ["owner": owner.map(JSON.string) ?? .null, "until": until.map { .string($0.iso8601()) } ?? .null])
             return .heldByOther(owner: owner)
         case .claimed(let record):
@@ -261,23 +285,36 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         total.add(run)
         let indexNames = Array(Set(previous.indexNames + run.indexNames)).sorted()
 
-        if case .stopped = run.ending {
+        // Stopped for the deadline, or the connection to S3 failed mid-file (a reset, a time-out):
+        // progress is saved and the redelivered message resumes there. Neither says anything
+        // about the file.
+        let interruption: String? =
+            switch run.ending {
+            case .stopped: "the invocation's time ran out at record \(run.next.recordNumber)"
+            case .unreadable(let fileError) where Self.isTransient(fileError):
+                "reading the file failed at record \(run.next.recordNumber): \(fileError.detail)"
+            default: nil
+            }
+        if let interruption {
+            let stopped: Bool = if case .stopped = run.ending { true } else { false }
             _ = try await errors.finish()
             try await saveProgress(fileId: fileId, owner: context.requestId, at: run.next, counts: total)
             do {
                 try await status.release(
                     fileId: fileId, stage: .ingest, owner: context.requestId,
-                    reason: "the invocation's time ran out at record \(run.next.recordNumber); the redelivery resumes there",
-                    errorCode: IngestError.Code.deadlineReached.rawValue)
+                    reason: "\(interruption); the redelivery resumes there",
+                    errorCode: stopped ? IngestError.Code.deadlineReached.rawValue : IngestError.Code.storage.rawValue)
             } catch {
                 throw IngestError(.statusStore, "\(error)", underlying: error)
             }
             logger.warn(
-                "deadline near: progress saved, the message will be redelivered to resume",
+                stopped ? "deadline near: progress saved, the message will be redelivered to resume"
+                    : "reading the file failed: progress saved, the message will be redelivered to resume",
                 ["record": .number(run.next.recordNumber), "offset": .number(run.next.byteOffset), "indexed": .number(total.indexed)])
             context.metrics.increment("IngestResumes")
             throw IngestError(
-                .deadlineReached, "\(keys.incoming): stopped at record \(run.next.recordNumber) (byte \(run.next.byteOffset)); resumes on redelivery")
+                stopped ? .deadlineReached : .storage,
+                "\(keys.incoming): stopped at record \(run.next.recordNumber) (byte \(run.next.byteOffset)); resumes on redelivery")
         }
 
         // The outcome.

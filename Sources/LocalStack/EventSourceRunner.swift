@@ -20,6 +20,32 @@ package struct RunnerCounters: Sendable, Hashable {
     package var running = false
     /// Set when the bootstrap keeps dying; the runner stops polling.
     package var givenUp: String?
+    /// Messages received again after an earlier receive (`ApproximateReceiveCount` above 1).
+    package var redeliveries = 0
+    /// Messages invoked a second time on purpose (`DeliveryChaos.duplicateDeliveries`).
+    package var duplicateDeliveries = 0
+    /// Bootstraps killed in the middle of an invocation (`DeliveryChaos.killRate`).
+    package var kills = 0
+}
+
+/// How the event source misbehaves on purpose, as SQS and Lambda may: every message delivered
+/// twice, and some invocations killed mid-work (Lambda ends an environment on a time-out).
+package struct DeliveryChaos: Sendable, Hashable {
+    /// Every received batch is invoked a second time, in an invocation of its own, with the same
+    /// messages (ids and receipt handles); a message is deleted when either invocation succeeded.
+    package var duplicateDeliveries: Bool
+    /// The share of invocations whose bootstrap is killed (SIGKILL) while it works.
+    package var killRate: Double
+    /// When the kill comes, in milliseconds after the runtime took the event.
+    package var killAfterMilliseconds: ClosedRange<Int>
+    package var seed: UInt64
+
+    package init(duplicateDeliveries: Bool = true, killRate: Double, killAfterMilliseconds: ClosedRange<Int> = 20...400, seed: UInt64) {
+        self.duplicateDeliveries = duplicateDeliveries
+        self.killRate = killRate
+        self.killAfterMilliseconds = killAfterMilliseconds
+        self.seed = seed
+    }
 }
 
 /// How one function is run: its bootstrap, environment, queue and limits.
@@ -35,7 +61,9 @@ package struct FunctionSpec: Sendable {
     package var batchSize: Int
     package var timeout: Duration
     package var logPath: String
+    /// Restarts tolerated before giving up (restarts after kills and time-outs do not count).
     package var maxRestarts = 5
+    package var chaos: DeliveryChaos?
 
     package init(
         kind: FunctionKind, bootstrap: String, environment: [String: String], queueURL: String, queueArn: String, region: String,
@@ -69,10 +97,12 @@ package final class FunctionRunner: @unchecked Sendable {
     private var counters = RunnerCounters()
     private var stopped = false
     private var logHandle: FileHandle?
+    private var random: SplitMix64
 
     package init(spec: FunctionSpec, sqs: SQSClient) throws(LocalStackError) {
         self.spec = spec
         self.sqs = sqs
+        random = SplitMix64(seed: spec.chaos?.seed ?? 0)
         do {
             standIn = try RuntimeAPIStandIn(functionArn: spec.functionArn)
         } catch {
@@ -115,7 +145,9 @@ package final class FunctionRunner: @unchecked Sendable {
 
     /// Restarts a bootstrap that has exited; false once it has died too often.
     private func ensureRunning() -> Bool {
-        let (alive, restarts, gaveUp) = lock.withLock { (process?.isRunning ?? false, counters.restarts, counters.givenUp != nil) }
+        let (alive, restarts, gaveUp) = lock.withLock {
+            (process?.isRunning ?? false, counters.restarts - counters.kills - counters.timeouts, counters.givenUp != nil)
+        }
         if gaveUp { return false }
         if alive { return true }
         if restarts >= spec.maxRestarts {
@@ -163,8 +195,8 @@ package final class FunctionRunner: @unchecked Sendable {
         }
     }
 
-    /// One ReceiveMessage and, when it returned messages, one invocation. Returns the number of
-    /// messages handled.
+    /// One ReceiveMessage and, when it returned messages, one invocation (two with duplicate
+    /// deliveries). Returns the number of messages handled.
     @discardableResult
     package func pollOnce(waitSeconds: Int) async throws(AWSError) -> Int {
         let messages = try await sqs.receiveMessages(
@@ -173,28 +205,47 @@ package final class FunctionRunner: @unchecked Sendable {
         guard !messages.isEmpty else { return 0 }
         lock.withLock {
             counters.messagesReceived += messages.count
+            counters.redeliveries += messages.filter { ($0.attributes["ApproximateReceiveCount"].flatMap { Int($0) } ?? 1) > 1 }.count
             counters.running = true
-            counters.invocations += 1
         }
         defer { lock.withLock { counters.running = false } }
+        var succeeded = await invoke(messages)
+        if spec.chaos?.duplicateDeliveries == true, ensureRunning() {
+            lock.withLock { counters.duplicateDeliveries += messages.count }
+            succeeded.formUnion(await invoke(messages))
+        }
+        let done = messages.filter { succeeded.contains($0.messageId) }
+        if !done.isEmpty {
+            let result = try await sqs.deleteMessageBatch(
+                queueURL: spec.queueURL, entries: done.enumerated().map { (id: "m\($0.offset)", receiptHandle: $0.element.receiptHandle) })
+            lock.withLock { counters.messagesDeleted += result.successful.count }
+        }
+        return messages.count
+    }
+
+    /// One invocation with `messages`; returns the ids of those that succeeded.
+    private func invoke(_ messages: [SQSMessage]) async -> Set<String> {
+        lock.withLock { counters.invocations += 1 }
         let event = Self.event(messages, queueArn: spec.queueArn, region: spec.region)
         let deadline = SystemClock().now().adding(milliseconds: spec.timeout.milliseconds)
         let requestId = standIn.enqueue(payload: event.bytes, deadline: deadline)
+        let killer = killDelay().map { delay in Task { await self.kill(requestId, after: delay) } }
         let outcome = await waitForResult(requestId, deadline: deadline)
-        let succeeded: [SQSMessage]
+        killer?.cancel()
         switch outcome {
         case .response(let bytes):
             switch Self.failedIdentifiers(bytes, batch: messages) {
             case .some(let failed):
-                succeeded = messages.filter { !failed.contains($0.messageId) }
                 lock.withLock { counters.messagesFailed += failed.count }
+                return Set(messages.map(\.messageId)).subtracting(failed)
             case .none:
                 // An unreadable partial-batch response fails the whole batch, as Lambda does.
-                succeeded = []
                 lock.withLock { counters.invocationErrors += 1 }
+                return []
             }
         case .error, .timedOut, .died:
-            succeeded = []
+            // A runtime started later must not pick up an event its caller gave up on.
+            standIn.withdraw(requestId)
             lock.withLock {
                 counters.invocationErrors += 1
                 if case .timedOut = outcome { counters.timeouts += 1 }
@@ -205,13 +256,34 @@ package final class FunctionRunner: @unchecked Sendable {
                 process?.terminate()
                 process?.waitUntilExit()
             }
+            return []
         }
-        if !succeeded.isEmpty {
-            let result = try await sqs.deleteMessageBatch(
-                queueURL: spec.queueURL, entries: succeeded.enumerated().map { (id: "m\($0.offset)", receiptHandle: $0.element.receiptHandle) })
-            lock.withLock { counters.messagesDeleted += result.successful.count }
+    }
+
+    /// Whether (seeded) this invocation's bootstrap is to be killed, and when.
+    private func killDelay() -> Duration? {
+        guard let chaos = spec.chaos, chaos.killRate > 0 else { return nil }
+        return lock.withLock {
+            let draw = Double(random.next() >> 11) / Double(UInt64(1) << 53)
+            let span = chaos.killAfterMilliseconds
+            let delay = span.lowerBound + random.below(span.count)
+            return draw < chaos.killRate ? .milliseconds(delay) : nil
         }
-        return messages.count
+    }
+
+    /// Kills the bootstrap `delay` after it took the invocation, unless it answered first.
+    private func kill(_ requestId: String, after delay: Duration) async {
+        while !standIn.wasDelivered(requestId) {
+            if Task.isCancelled || standIn.result(requestId) != nil { return }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        try? await Task.sleep(for: delay)
+        guard !Task.isCancelled, standIn.result(requestId) == nil else { return }
+        lock.withLock {
+            guard let process, process.isRunning else { return }
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            counters.kills += 1
+        }
     }
 
     enum Outcome {
@@ -300,9 +372,4 @@ extension FunctionSpec {
     var executableName: String { URL(fileURLWithPath: bootstrap).lastPathComponent }
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
+

@@ -1,5 +1,6 @@
 import AWSClients
 import AWSCore
+package import FaultProxy
 import Foundation
 import HTTPTransport
 import JSONCodec
@@ -28,6 +29,11 @@ package struct LocalStackOptions: Sendable {
     package var progressInterval: Duration = .seconds(2)
     /// Print progress and the summary.
     package var verbose = true
+    /// Faults for this run: the handlers reach moto and OpenSearch through fault proxies, and the
+    /// event source duplicates every message and kills some invocations.
+    package var faults: ChaosSettings?
+    /// `--chaos`: a clean run, then the same data with `faults`, and the two end states compared.
+    package var chaos = false
 
     package init() {}
 
@@ -60,6 +66,21 @@ package struct LocalStackOptions: Sendable {
             case "--max-seconds": maxSeconds = try number(argument, 10...86_400)
             case "--repo": repositoryRoot = try value(argument)
             case "--quiet": verbose = false
+            case "--chaos":
+                chaos = true
+                faults = faults ?? ChaosSettings()
+            case "--fault-rate", "--kill-rate":
+                let text = try value(argument)
+                guard let rate = Double(text), (0...1).contains(rate) else { throw LocalStackError(.usage, "\(argument) takes a share from 0 to 1, not '\(text)'") }
+                var settings = faults ?? ChaosSettings()
+                if argument == "--fault-rate" { settings.faultRate = rate } else { settings.killRate = rate }
+                faults = settings
+            case "--fault-seed":
+                let text = try value(argument)
+                guard let n = UInt64(text) else { throw LocalStackError(.usage, "--fault-seed takes a whole number, not '\(text)'") }
+                var settings = faults ?? ChaosSettings()
+                settings.seed = n
+                faults = settings
             case "--bootstrap":
                 let text = try value(argument)
                 guard let equals = text.firstIndex(of: "="), let kind = FunctionKind(rawValue: String(text[..<equals])) else {
@@ -79,11 +100,30 @@ package struct LocalStackOptions: Sendable {
     package static let usage = """
         usage: local-stack [--scale N] [--seed N] [--function-timeout S] [--visibility-timeout S] [--max-seconds S]
                            [--work-dir DIR] [--bin-dir DIR] [--bootstrap FUNCTION=PATH] [--env NAME=VALUE] [--repo DIR] [--quiet]
+                           [--chaos [--fault-rate R] [--kill-rate R] [--fault-seed N]]
 
         Starts moto (signature checking on) and the OpenSearch stand-in, creates the template's resources, drops
         generated sample data into the dropbox bucket, runs each function's real bootstrap from its queue, and
         ends with a summary checked against the generated data (exit 1 on any mismatch).
+        With --chaos: a clean run, then the same data again with the handlers behind fault proxies
+        (--fault-rate of requests answered 500, 503 or throttled, reset mid-answer or stalled), every
+        SQS message delivered twice and --kill-rate of invocations killed mid-work; the two end states
+        must be equal (exit 1 otherwise).
         """
+}
+
+/// The faults of a chaos run.
+package struct ChaosSettings: Sendable, Hashable {
+    /// The share of the handlers' requests (to moto and to OpenSearch) that the proxies fault.
+    package var faultRate = 0.1
+    /// The share of invocations whose bootstrap is killed mid-work.
+    package var killRate = 0.1
+    /// Every SQS message is delivered twice.
+    package var duplicateDeliveries = true
+    package var seed: UInt64 = 1
+    package var weights = FaultPlan.defaultWeights
+
+    package init() {}
 }
 
 /// The result of a run.
@@ -97,6 +137,9 @@ package struct LocalStackReport: Sendable {
     package var expectedTables: [String: Int]
     package var seconds: Double
     package var settled: Bool
+    package var endState: EndState
+    /// Set when the run had faults.
+    package var chaosFigures: ChaosFigures?
 
     package var passed: Bool { settled && accounting.passed && counters.values.allSatisfy { $0.givenUp == nil } }
 }
@@ -138,6 +181,25 @@ package struct LocalStackRun {
         }
         defer { openSearch.stop() }
         say("moto at \(moto.endpoint), OpenSearch stand-in at \(openSearch.endpoint)")
+        // With faults, the handlers (not the set-up, the event source or the summary) go through
+        // the proxies: the event source plays Lambda, which is not faulted.
+        var proxies: [FaultProxy] = []
+        if let faults = options.faults {
+            do {
+                for (index, upstream) in [moto.endpoint, openSearch.endpoint].enumerated() {
+                    let plan = FaultPlan(
+                        rate: faults.faultRate, seed: faults.seed &+ UInt64(index), weights: faults.weights,
+                        stall: .seconds(options.functionTimeoutSeconds + 1))
+                    proxies.append(try FaultProxy(upstream: upstream, plan: plan))
+                }
+            } catch {
+                throw LocalStackError(.launch, "\(error)")
+            }
+            say("fault proxies: moto behind \(proxies[0].endpoint), OpenSearch behind \(proxies[1].endpoint) (\(Int(faults.faultRate * 100))% of requests faulted, seed \(faults.seed))")
+        }
+        defer { for proxy in proxies { proxy.stop() } }
+        let handlerAWSEndpoint = proxies.first?.endpoint ?? moto.endpoint
+        let handlerOpenSearchEndpoint = proxies.last?.endpoint ?? openSearch.endpoint
 
         var environment = moto.awsEnvironment
         environment[OpenSearchClient.endpointVariable] = openSearch.endpoint
@@ -165,8 +227,10 @@ package struct LocalStackRun {
         let specPath = root + "/infra/star-schema/totesys.json"
         let specText = try? String(contentsOfFile: specPath, encoding: .utf8)
         let specification = specText.flatMap { try? JSONParser.parse(Array($0.utf8)) }
-        let visibility = options.visibilityTimeoutSeconds ?? options.functionTimeoutSeconds * 6
-        say("== creating the template's resources (visibility timeout \(visibility) s = 6 × function timeout \(options.functionTimeoutSeconds) s)")
+        // With faults the queues turn faster: an invocation and its duplicate both end before the
+        // message is visible again, so their claims have expired when it comes back.
+        let visibility = options.visibilityTimeoutSeconds ?? (options.faults == nil ? options.functionTimeoutSeconds * 6 : options.functionTimeoutSeconds * 2 + 3)
+        say("== creating the template's resources (visibility timeout \(visibility) s, function timeout \(options.functionTimeoutSeconds) s)")
         let queues = try await StackResources(layout: layout, clients: clients)
             .create(visibilityTimeout: visibility, datasets: SampleData.catalog, starSchema: specification.map { $0.text })
 
@@ -185,7 +249,8 @@ package struct LocalStackRun {
                 continue
             }
             var env = moto.awsEnvironment
-            for (name, value) in layout.functionEnvironment(function, openSearchEndpoint: openSearch.endpoint) { env[name] = value }
+            env["AWS_ENDPOINT_URL"] = handlerAWSEndpoint
+            for (name, value) in layout.functionEnvironment(function, openSearchEndpoint: handlerOpenSearchEndpoint) { env[name] = value }
             env["AWS_LAMBDA_FUNCTION_NAME"] = "\(layout.prefix)-\(function.rawValue)"
             env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "512"
             env["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST"
@@ -196,10 +261,15 @@ package struct LocalStackRun {
             env["DEADLINE_MARGIN_MS"] = String(min(10_000, options.functionTimeoutSeconds * 250))
             env["DROPBOX_SAMPLE_KB"] = "1"
             for (name, value) in options.extraEnvironment { env[name] = value }
-            let spec = FunctionSpec(
+            var spec = FunctionSpec(
                 kind: function, bootstrap: path, environment: env, queueURL: queues.url[function]!, queueArn: queues.arn[function]!,
                 region: layout.region, functionArn: layout.functionArn(function), batchSize: function.batchSize,
                 timeout: .seconds(options.functionTimeoutSeconds), logPath: work.appendingPathComponent("logs/\(function.rawValue).log").path)
+            if let faults = options.faults {
+                spec.chaos = DeliveryChaos(
+                    duplicateDeliveries: faults.duplicateDeliveries, killRate: faults.killRate,
+                    seed: faults.seed &+ 0x100 &+ UInt64(FunctionKind.allCases.firstIndex(of: function)!))
+            }
             let runner = try FunctionRunner(spec: spec, sqs: clients.sqs)
             try runner.start()
             runners[function] = runner
@@ -238,10 +308,23 @@ package struct LocalStackRun {
         ).read(expectedIndices: sample.documentsPerIndex.keys.sorted())
         let stages = Set(runners.keys)
         let accounting = Accounting(sample: sample, inventory: inventory, stages: stages, expectedTables: expectedTables)
+        var documentIds: [String: Set<String>] = [:]
+        for index in sample.documentsPerIndex.keys { documentIds[index] = openSearch.documentIDs(in: index) }
+        var watermarks: [String: JSON] = [:]
+        do {
+            for parameter in try await clients.ssm.getAllParametersByPath(layout.watermarkPrefix, recursive: true) {
+                watermarks[String(parameter.name.dropFirst(layout.watermarkPrefix.count))] = (try? JSONParser.parse(Array(parameter.value.utf8))) ?? .null
+            }
+        } catch {
+            throw LocalStackError(.aws, "reading the watermarks: \(error)")
+        }
+        let counters = runners.mapValues(\.snapshot)
         let report = LocalStackReport(
             sample: sample, inventory: inventory, accounting: accounting, stages: stages, missingStages: missing,
-            counters: runners.mapValues(\.snapshot), expectedTables: expectedTables,
-            seconds: Double((ContinuousClock.now - started).components.seconds), settled: settled)
+            counters: counters, expectedTables: expectedTables,
+            seconds: Double((ContinuousClock.now - started).components.seconds), settled: settled,
+            endState: EndState(inventory: inventory, documentIds: documentIds, watermarks: watermarks),
+            chaosFigures: proxies.isEmpty ? nil : ChaosFigures(proxies: proxies.map(\.stats).reduce(FaultProxyStats(), +), counters: Array(counters.values)))
         for line in SummaryRenderer.lines(report, layout: layout) { say(line) }
         return report
     }

@@ -10,6 +10,9 @@ package enum SummaryRenderer {
         for kind in FunctionKind.allCases {
             guard let c = report.counters[kind] else { continue }
             var line = "  \(kind.executable): \(c.invocations) invocations, \(c.messagesReceived) messages received, \(c.messagesDeleted) deleted, \(c.messagesFailed) reported failed, \(c.invocationErrors) invocation errors, \(c.timeouts) time-outs, \(c.restarts) restarts"
+            if c.kills + c.duplicateDeliveries + c.redeliveries > 0 {
+                line += ", \(c.kills) killed, \(c.duplicateDeliveries) duplicate deliveries, \(c.redeliveries) redeliveries"
+            }
             if let why = c.givenUp { line += " — GAVE UP: \(why)" }
             out.append(line)
         }

@@ -296,17 +296,20 @@ package final class ResponseBodyWriter: @unchecked Sendable {
         if chunked, !sendAll(Array("0\r\n\r\n".utf8)) { throw ConnectionClosed() }
     }
 
-    func sendAll(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                if sent < 0, errno == EINTR { continue }
-                guard sent > 0 else { return false }
-                offset += sent
-            }
-            return true
+    func sendAll(_ bytes: [UInt8]) -> Bool { sendAllBytes(fd, bytes) }
+}
+
+/// Sends every byte on a blocking socket (retrying on EINTR); false once the connection is gone.
+package func sendAllBytes(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            if sent < 0, errno == EINTR { continue }
+            guard sent > 0 else { return false }
+            offset += sent
         }
+        return true
     }
 }
 

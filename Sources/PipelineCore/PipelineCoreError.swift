@@ -15,6 +15,10 @@ package struct PipelineCoreError: Error, Sendable, CustomStringConvertible {
         /// The claim on a file was taken over (it expired and another invocation claimed it):
         /// this invocation must not write its outcome.
         case claimLost = "ClaimLost"
+        /// Another live invocation holds the claim on the file. The SQS record fails so that its
+        /// message comes back once that claim has ended: acknowledging it would lose the file if the
+        /// holder (a copy of the same message) then died.
+        case claimHeld = "ClaimHeld"
         /// A move found neither the source nor a verified destination.
         case sourceMissing = "SourceMissing"
         /// The source no longer has the ETag the caller expected (it was overwritten).

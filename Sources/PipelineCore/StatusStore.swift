@@ -76,9 +76,13 @@ package struct StatusStore: Sendable {
         var sets = timestamps(&a, now: now)
         let received = a.name(StatusAttribute.receivedAt)
         sets.append("\(received) = if_not_exists(\(received), \(a.value(.s(now.iso8601()))))")
+        // A token of this very call: when its answer is lost and the client sends it again, the
+        // retry finds the claim taken, and the token says by whom.
+        let token = IdempotencyToken.random()
         var fields: [(String, AttributeValue)] = [
             (StatusAttribute.status, .s(stage.workingStatus.rawValue)),
             (StatusAttribute.claimOwner, .s(owner)),
+            (Self.claimTokenAttribute, .s(token)),
             (StatusAttribute.claimExpiresAt, .number(deadline.millisecondsSinceEpoch)),
             (StatusAttribute.dataset, .s(file.dataset)),
             (StatusAttribute.fileName, .s(file.fileName)),
@@ -105,7 +109,18 @@ package struct StatusStore: Sendable {
             }
             return .claimed(record)
         } catch let error as DynamoDBError {
-            guard case .conditionalCheckFailed(let item) = error else { throw failure("the claim", fileId, error) }
+            guard case .conditionalCheckFailed(var item) = error else { throw failure("the claim", fileId, error) }
+            if item == nil {
+                do {
+                    item = try await dynamoDB.getItem(table: table, key: key(fileId, stage), consistentRead: true)
+                } catch {
+                    throw failure("the claim", fileId, error)
+                }
+            }
+            if item?.string(Self.claimTokenAttribute) == token, let mine = item.flatMap(StatusRecord.init(item:)) {
+                // An earlier attempt of this call took the claim; its answer was lost.
+                return .claimed(mine)
+            }
             var current = item.flatMap(StatusRecord.init(item:))
             if current == nil { current = try await get(fileId: fileId, stage: stage, consistent: true) }
             guard let current else {
@@ -121,6 +136,25 @@ package struct StatusStore: Sendable {
         } catch {
             throw PipelineCoreError(.statusStore, "the claim of \(fileId) failed: \(error)")
         }
+    }
+
+    static let claimTokenAttribute = "claim_token"
+
+    /// `claim`, but when another invocation's live claim ends before `limit`, waits for it to end
+    /// and claims again: a holder that died is taken over within this invocation, and one that
+    /// finishes is then seen as done. Gives up waiting (answering `heldByOther`) when the claim
+    /// would outlast `limit`.
+    package func claim(
+        fileId: String, stage: PipelineStage, file: TrackedFile, owner: String, deadline: Timestamp, waitingUntil limit: Timestamp
+    ) async throws(PipelineCoreError) -> ClaimResult {
+        var result = try await claim(fileId: fileId, stage: stage, file: file, owner: owner, deadline: deadline)
+        for _ in 0..<4 {
+            guard case .heldByOther(let holder, let until?, _) = result, holder != owner, until < limit else { return result }
+            let wait = until.millisecondsSinceEpoch - clock.now().millisecondsSinceEpoch + 50
+            if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
+            result = try await claim(fileId: fileId, stage: stage, file: file, owner: owner, deadline: deadline)
+        }
+        return result
     }
 
     /// Writes the stage's outcome (normally a final status) while `owner` still holds the claim.

@@ -332,3 +332,11 @@ package final class ManualClock: WallClock, @unchecked Sendable {
     package func advance(seconds: Int64) { lock.withLock { current = current.adding(seconds: seconds) } }
     package func set(_ time: Timestamp) { lock.withLock { current = time } }
 }
+
+extension Duration {
+    /// The duration in whole milliseconds (rounded toward zero).
+    package var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -15,11 +15,15 @@ package struct ProcessingOutcome: Sendable, Hashable {
     package enum Kind: String, Sendable, Hashable {
         /// The extract was turned into the star schema and the watermark advanced.
         case processed
-        /// The extract's id is at or below the watermark: acknowledged without work (status SKIPPED).
+        /// This upload's outputs and watermark were written by an earlier attempt that ended before
+        /// its status did (status PROCESSED).
+        case appliedEarlier
+        /// The extract's id is at or below the watermark and it was applied already (from another
+        /// upload of it, or before markers were kept): acknowledged without work (status SKIPPED).
         case belowWatermark
         /// The status table says this stage already finished with the file.
         case alreadyDone
-        /// Another live invocation holds the file's claim.
+        /// Another live invocation holds the file's claim (the SQS record fails, to come back after it).
         case heldByOther
         /// A `latest.json` beside the extracts.
         case latestMarker
@@ -37,6 +41,9 @@ package struct ProcessingOutcome: Sendable, Hashable {
     package var bytes: Int64 = 0
     /// Whether an extract with an id between the watermark and this one was still waiting.
     package var outOfSequence = false
+    /// Whether the extract came after a later one of its table had moved the watermark past it (it
+    /// is applied all the same; its rows never replace newer versions).
+    package var late = false
 }
 
 /// Turns one table extract into the star schema: facts appended as one Parquet file per extract,
@@ -129,7 +136,8 @@ package struct ExtractProcessor: Sendable {
         let claim: ClaimResult
         do {
             claim = try await status.claim(
-                fileId: fileId, stage: .processing, file: file, owner: context.requestId, deadline: context.deadline)
+                fileId: fileId, stage: .processing, file: file, owner: context.requestId, deadline: context.deadline,
+                waitingUntil: context.deadline.adding(milliseconds: -settings.common.deadlineMargin.milliseconds))
         } catch {
             throw ProcessingError(.statusStore, error.message, aws: error.aws)
         }
@@ -139,7 +147,7 @@ package struct ExtractProcessor: Sendable {
             return ProcessingOutcome(kind: .alreadyDone, fileId: fileId)
         case .heldByOther(let owner, let until, _):
             fileLogger.info(
-                "extract held by another invocation: acknowledged",
+                "extract held by another invocation: the message is retried after its claim",
                 ["owner": owner.map(JSON.string) ?? .null, "until": until.map { .string($0.iso8601()) } ?? .null])
             return ProcessingOutcome(kind: .heldByOther, fileId: fileId)
         case .claimed:
@@ -152,7 +160,12 @@ package struct ExtractProcessor: Sendable {
             outcome.fileId = fileId
             let duration = (context.clock.now().nanosecondsSinceEpoch - started.nanosecondsSinceEpoch) / 1_000_000
             let final: StatusOutcome
-            if outcome.kind == .processed {
+            if outcome.kind == .appliedEarlier {
+                final = StatusOutcome(
+                    status: .processed, reason: "the outputs and the watermark were written by an earlier attempt", records: outcome.rows,
+                    durationMs: duration)
+                fileLogger.info("extract already applied by an earlier attempt: completed", ["status": "PROCESSED", "rows": .number(outcome.rows)])
+            } else if outcome.kind == .processed {
                 final = StatusOutcome(
                     status: .processed, records: outcome.rows, bytes: outcome.bytes, durationMs: duration,
                     extra: outcome.written.isEmpty ? [:] : ["outputs": .ss(outcome.written)])
@@ -166,7 +179,7 @@ package struct ExtractProcessor: Sendable {
                     [
                         "status": "PROCESSED", "rows": .number(outcome.rows), "bytes": .number(outcome.bytes),
                         "durationMs": .number(duration), "outputs": .array(outcome.written.map(JSON.string)),
-                        "outOfSequence": .bool(outcome.outOfSequence),
+                        "outOfSequence": .bool(outcome.outOfSequence), "late": .bool(outcome.late),
                     ])
             } else {
                 final = StatusOutcome(
@@ -195,7 +208,7 @@ package struct ExtractProcessor: Sendable {
     ) async throws(ProcessingError) -> ProcessingOutcome {
         try await acquireLock(context: context, logger: logger)
         do {
-            let outcome = try await underLock(extract, key: key, etag: etag, context: context, logger: logger)
+            let outcome = try await underLock(extract, key: key, etag: etag, fileId: fileId, context: context, logger: logger)
             await lock.release(owner: context.requestId)
             return outcome
         } catch {
@@ -221,30 +234,45 @@ package struct ExtractProcessor: Sendable {
     }
 
     private func underLock(
-        _ extract: Extract, key: String, etag: String?, context: LambdaContext, logger: Logger
+        _ extract: Extract, key: String, etag: String?, fileId: String, context: LambdaContext, logger: Logger
     ) async throws(ProcessingError) -> ProcessingOutcome {
         let table = extract.table
         guard let layout = engine.layouts[table] else {
             throw ProcessingError(
                 .malformedExtract, "table \(table) is not a source table of star schema \(engine.spec.name)")
         }
-        let (watermark, reconciled) = try await watermarks.current(table)
+        let (watermark, reconciled, markedAbove) = try await watermarks.current(table)
         if reconciled {
             logger.warn("the SSM watermark lagged behind the status table and was rewritten", ["watermark": .number(watermark?.latestRowId ?? 0)])
         }
+        var late = false
         if let watermark, extract.id <= watermark.latestRowId {
-            context.metrics.increment("ExtractsBelowWatermark")
+            // Below the watermark: applied already (its marker says by which upload), or an
+            // extract that arrived after a later one and was never applied.
+            let applied = try await watermarks.applied(table, extractId: extract.id)
+            if let applied, applied.fileId == fileId {
+                return ProcessingOutcome(kind: .appliedEarlier, rows: Int(applied.rows))
+            }
+            if applied != nil || extract.id <= (markedAbove ?? watermark.latestRowId) {
+                context.metrics.increment("ExtractsBelowWatermark")
+                logger.warn(
+                    "extract at or below the watermark: acknowledged without work",
+                    ["extractId": .number(extract.id), "watermark": .number(watermark.latestRowId), "status": "SKIPPED"])
+                return ProcessingOutcome(kind: .belowWatermark)
+            }
+            late = true
+            context.metrics.increment("LateExtracts")
             logger.warn(
-                "extract at or below the watermark: acknowledged without work",
-                ["extractId": .number(extract.id), "watermark": .number(watermark.latestRowId), "status": "SKIPPED"])
-            return ProcessingOutcome(kind: .belowWatermark)
+                "extract late: a later extract of the table was applied first; applied now, older than the rows it would replace",
+                ["extractId": .number(extract.id), "watermark": .number(watermark.latestRowId)])
         }
         var outcome = ProcessingOutcome(kind: .processed)
+        outcome.late = late
         // The sequence check is advisory (a warning and a metric): when the listing fails, say so
         // and go on rather than hold the extract back.
         var waiting: [Int64] = []
         do {
-            waiting = try await earlierExtracts(extract, after: watermark?.latestRowId)
+            if !late { waiting = try await earlierExtracts(extract, after: watermark?.latestRowId) }
         } catch {
             context.metrics.increment("SequenceCheckFailed")
             logger.warn("the sequence check could not list the table's extracts", ["reason": .string(error.description)])
@@ -267,14 +295,28 @@ package struct ExtractProcessor: Sendable {
         for plan in facts + dimensions {
             for name in plan.statesRead where !needed.contains(name) { needed.append(name) }
         }
-        var states: [String: SourceState] = [:]
-        for name in needed { states[name] = try await loadState(name) }
-
-        // Stream the extract into the fact files and the table's state.
+        // Stream the extract into the fact files and the table's state. A read or write cut off
+        // on its way (S3 answers streamed, so the client cannot retry them) is tried once more from
+        // the start: the outputs are deterministic and were not published.
         let firstRow = watermark?.rows ?? 0
+        var states: [String: SourceState] = [:]
         var dates = Set<Int32>()
-        let read = try await streamExtract(
-            extract, key: key, etag: etag, layout: layout, facts: facts, firstRow: firstRow, states: &states, dates: &dates)
+        var read: StreamResult
+        var attempt = 1
+        while true {
+            states = [:]
+            for name in needed { states[name] = try await loadState(name) }
+            dates = []
+            do {
+                read = try await streamExtract(
+                    extract, key: key, etag: etag, layout: layout, facts: facts, firstRow: firstRow, states: &states, dates: &dates)
+                break
+            } catch where error.code == .s3 && attempt == 1 && context.remainingTime > settings.common.deadlineMargin {
+                logger.warn("streaming the extract failed: tried again from the start", ["reason": .string(error.message)])
+                context.metrics.increment("ExtractStreamRetries")
+                attempt += 1
+            }
+        }
         outcome.rows = read.rows
         outcome.written += read.written
         outcome.bytes += read.bytes
@@ -303,11 +345,18 @@ package struct ExtractProcessor: Sendable {
             outcome.written += try await extendDateDimension(datePlan, with: dates, extractKey: key, bytes: &outcome.bytes)
         }
 
-        // Last: the watermark (conditional on the one read above).
-        let next = Watermark(
+        // Last: the watermark (conditional on the one read above) with the extract's marker. A late
+        // extract adds its rows but leaves the watermark at the later extract.
+        var next = Watermark(
             latestRowId: extract.id, key: key, timestamp: extract.timestamp ?? "", processedAt: context.clock.now().iso8601(),
             rows: firstRow + Int64(read.rows))
-        try await watermarks.advance(table, from: watermark, to: next)
+        if late, let watermark {
+            next.latestRowId = watermark.latestRowId
+            next.key = watermark.key
+            next.timestamp = watermark.timestamp
+        }
+        try await watermarks.advance(
+            table, from: watermark, to: next, applying: AppliedExtract(extractId: extract.id, fileId: fileId, rows: Int64(read.rows)))
         context.metrics.increment("TablesWritten", by: Double(outcome.written.filter { !$0.hasPrefix(Self.stateFolder) }.count))
         return outcome
     }
@@ -400,7 +449,7 @@ package struct ExtractProcessor: Sendable {
                 }
                 if keepsState {
                     do {
-                        try states[extract.table]!.upsert(row)
+                        try states[extract.table]!.upsert(row, extract: extract.id)
                     } catch {
                         throw ProcessingError(.malformedExtract, "extract \(key) line \(line): \(error)")
                     }
@@ -540,6 +589,9 @@ package struct ProcessingObjectHandler: S3ObjectHandler {
     package init(processor: ExtractProcessor) { self.processor = processor }
 
     package func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
-        _ = try await processor.process(bucket: object.bucketName, key: object.key, context: context)
+        let outcome = try await processor.process(bucket: object.bucketName, key: object.key, context: context)
+        if outcome.kind == .heldByOther {
+            throw PipelineCoreError(.claimHeld, "another invocation holds the claim on \(object.key); the message comes back after it")
+        }
     }
 }

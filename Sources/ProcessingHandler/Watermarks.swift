@@ -43,6 +43,21 @@ package struct Watermark: Sendable, Hashable {
     }
 }
 
+/// An extract applied to the star schema: its marker in the status table
+/// (`file_id = "applied#<table>#<extract id>"`), written with the watermark.
+package struct AppliedExtract: Sendable, Hashable {
+    package var extractId: Int64
+    /// The file id of the upload that was applied (a re-upload of the extract has another).
+    package var fileId: String
+    package var rows: Int64
+
+    package init(extractId: Int64, fileId: String, rows: Int64) {
+        self.extractId = extractId
+        self.fileId = fileId
+        self.rows = rows
+    }
+}
+
 /// Watermarks, one per source table.
 ///
 /// The SSM parameter `<prefix><table>` is the published value that people and tools read. SSM has
@@ -98,8 +113,12 @@ package struct WatermarkStore: Sendable {
     }
 
     /// The watermark of `sourceTable` (DynamoDB first, SSM when DynamoDB has none), reconciling a
-    /// lagging SSM parameter. `reconciled` says whether SSM had to be rewritten.
-    package func current(_ sourceTable: String) async throws(ProcessingError) -> (watermark: Watermark?, reconciled: Bool) {
+    /// lagging SSM parameter. `reconciled` says whether SSM had to be rewritten. `markedAbove` is
+    /// the id above which every applied extract has its marker (`AppliedExtract`): an extract above
+    /// it without a marker was never applied, even when it is below the watermark.
+    package func current(_ sourceTable: String) async throws(ProcessingError) -> (
+        watermark: Watermark?, reconciled: Bool, markedAbove: Int64?
+    ) {
         let item: Item?
         do {
             item = try await dynamoDB.getItem(table: table, key: key(sourceTable), consistentRead: true)
@@ -107,40 +126,83 @@ package struct WatermarkStore: Sendable {
             throw ProcessingError(.watermark, "reading the watermark item of \(sourceTable) failed: \(error.code)", aws: error.awsError)
         }
         let published = try await published(sourceTable)
-        guard let item, let authoritative = Self.watermark(item) else { return (published, false) }
+        guard let item, let authoritative = Self.watermark(item) else { return (published, false, published?.latestRowId) }
+        // An item written before markers existed: everything at or below it counts as applied.
+        let markedAbove = item.int64(Self.markedAboveAttribute) ?? authoritative.latestRowId
         if published != authoritative {
             try await publish(sourceTable, authoritative)
-            return (authoritative, true)
+            return (authoritative, true, markedAbove)
         }
-        return (authoritative, false)
+        return (authoritative, false, markedAbove)
+    }
+
+    static let markedAboveAttribute = "marked_above"
+
+    private func markerKey(_ sourceTable: String, _ extractId: Int64) -> Item {
+        [StatusAttribute.fileId: .s("applied#\(sourceTable)#\(extractId)"), StatusAttribute.stage: .s(PipelineStage.processing.rawValue)]
+    }
+
+    /// The marker of extract `extractId` of `sourceTable`, if it was applied.
+    package func applied(_ sourceTable: String, extractId: Int64) async throws(ProcessingError) -> AppliedExtract? {
+        let item: Item?
+        do {
+            item = try await dynamoDB.getItem(table: table, key: markerKey(sourceTable, extractId), consistentRead: true)
+        } catch {
+            throw ProcessingError(.watermark, "reading the marker of extract \(extractId) of \(sourceTable) failed: \(error.code)", aws: error.awsError)
+        }
+        guard let item else { return nil }
+        return AppliedExtract(extractId: extractId, fileId: item.string("applied_file_id") ?? "", rows: item.int64("rows") ?? 0)
     }
 
     /// Moves the watermark from `previous` to `next`, or fails with `.watermarkMoved` when another
-    /// invocation moved it first.
-    package func advance(_ sourceTable: String, from previous: Watermark?, to next: Watermark) async throws(ProcessingError) {
+    /// invocation moved it first. With `applying`, the extract's marker is written in the same
+    /// transaction (refused if the extract was already applied), so an extract is applied once
+    /// and it is known which ones were, whatever order they come in.
+    package func advance(
+        _ sourceTable: String, from previous: Watermark?, to next: Watermark, applying: AppliedExtract? = nil
+    ) async throws(ProcessingError) {
         var a = ExpressionAttributes()
         let id = a.name("latest_row_id")
-        let sets = [
+        var sets = [
             "\(id) = \(a.value(.number(next.latestRowId)))", "\(a.name("extract_key")) = \(a.value(.s(next.key)))",
             "\(a.name("extract_timestamp")) = \(a.value(.s(next.timestamp)))",
             "\(a.name("processed_at")) = \(a.value(.s(next.processedAt)))",
             "\(a.name("total_rows")) = \(a.value(.number(next.rows)))",
             "\(a.name(StatusAttribute.updatedAt)) = \(a.value(.s(next.processedAt)))",
         ]
-        let condition =
+        if applying != nil {
+            let marked = a.name(Self.markedAboveAttribute)
+            sets.append("\(marked) = if_not_exists(\(marked), \(a.value(.number(previous?.latestRowId ?? 0))))")
+        }
+        var condition =
             previous.map { "\(id) = \(a.value(.number($0.latestRowId)))" } ?? "attribute_not_exists(\(id))"
+        if let previous { condition += " AND \(a.name("total_rows")) = \(a.value(.number(previous.rows)))" }
         let request = UpdateItemRequest(
             tableName: table, key: key(sourceTable), updateExpression: "SET \(sets.joined(separator: ", "))",
             conditionExpression: condition, attributes: a)
+        let moved = ProcessingError(
+            .watermarkMoved,
+            "the watermark of \(sourceTable) moved from \(previous.map { String($0.latestRowId) } ?? "none") while extract \(applying?.extractId ?? next.latestRowId) was processed")
         do {
-            _ = try await dynamoDB.updateItem(request)
-        } catch {
-            if case .conditionalCheckFailed = error {
-                throw ProcessingError(
-                    .watermarkMoved,
-                    "the watermark of \(sourceTable) moved from \(previous.map { String($0.latestRowId) } ?? "none") while extract \(next.latestRowId) was processed")
+            if let applying {
+                var m = ExpressionAttributes()
+                var marker = markerKey(sourceTable, applying.extractId)
+                marker["applied_file_id"] = .s(applying.fileId)
+                marker["rows"] = .number(applying.rows)
+                marker[StatusAttribute.updatedAt] = .s(next.processedAt)
+                let put = PutItemRequest(
+                    tableName: table, item: marker, conditionExpression: "attribute_not_exists(\(m.name(StatusAttribute.fileId)))", attributes: m)
+                try await dynamoDB.transactWriteItems(TransactWriteRequest(items: [.update(request), .put(put)]))
+            } else {
+                _ = try await dynamoDB.updateItem(request)
             }
-            throw ProcessingError(.watermark, "advancing the watermark of \(sourceTable) failed: \(error.code)", aws: error.awsError)
+        } catch {
+            switch error {
+            case .conditionalCheckFailed: throw moved
+            case .transactionCanceled(let reasons) where reasons.contains(where: { $0.code == "ConditionalCheckFailed" }): throw moved
+            default:
+                throw ProcessingError(.watermark, "advancing the watermark of \(sourceTable) failed: \(error.code)", aws: error.awsError)
+            }
         }
         try await publish(sourceTable, next)
     }

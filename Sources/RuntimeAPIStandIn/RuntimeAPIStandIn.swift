@@ -192,6 +192,20 @@ package final class RuntimeAPIStandIn: @unchecked Sendable {
     }
     package func result(_ requestId: String) -> InvocationResult? { condition.withLock { finished[requestId] } }
 
+    /// Whether a runtime has taken the invocation with `GET next`.
+    package func wasDelivered(_ requestId: String) -> Bool { condition.withLock { delivered.contains(requestId) } }
+
+    /// Takes back an invocation no runtime has taken yet (its caller gave up on it, as Lambda does
+    /// when it resets an environment); false when it was already delivered.
+    @discardableResult
+    package func withdraw(_ requestId: String) -> Bool {
+        condition.withLock {
+            guard let index = queue.firstIndex(where: { $0.requestId == requestId }) else { return false }
+            queue.remove(at: index)
+            return true
+        }
+    }
+
     /// Whether `type` matches `(Runtime|Function)\.[A-Z][a-zA-Z]+`.
     package static func isValidErrorType(_ type: String) -> Bool {
         type.range(of: #"^(Runtime|Function)\.[A-Z][a-zA-Z]+$"#, options: .regularExpression) != nil

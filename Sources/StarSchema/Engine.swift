@@ -22,15 +22,24 @@ package struct SourceLayout: Sendable, Hashable {
 package struct SourceState: Sendable, Hashable {
     package let layout: SourceLayout
     package private(set) var rows: [String: [SourceValue]] = [:]
+    /// The id of the extract each row came from, where known (saved as `_extract`).
+    package private(set) var extracts: [String: Int64] = [:]
+
+    /// The name under which a row's extract id is saved in the state object.
+    package static let extractField = "_extract"
 
     package init(layout: SourceLayout) { self.layout = layout }
 
-    /// Keeps `row` as the latest version of its key (a row without a key is refused).
-    package mutating func upsert(_ row: [SourceValue]) throws(StarSchemaError) {
+    /// Keeps `row` as the latest version of its key (a row without a key is refused). With
+    /// `extract`, a row of an older extract than the one already kept for the key is ignored: an
+    /// extract that arrives late never brings back an outdated version.
+    package mutating func upsert(_ row: [SourceValue], extract: Int64? = nil) throws(StarSchemaError) {
         guard let key = row[0].keyText else {
             throw StarSchemaError(.missingValue, "a \(layout.name) row without its key", column: layout.key)
         }
+        if let extract, let kept = extracts[key], kept > extract { return }
         rows[key] = row
+        if let extract { extracts[key] = extract } else { extracts[key] = nil }
     }
 
     package func row(forKey key: String) -> [SourceValue]? { rows[key] }
@@ -54,6 +63,7 @@ package struct SourceState: Sendable, Hashable {
             let row = rows[key]!
             var object = JSONObject()
             for (index, column) in layout.columns.enumerated() { object.append(column, row[index].json) }
+            if let extract = extracts[key] { object.append(Self.extractField, .number(extract)) }
             JSONWriter.write(.object(object), to: &out)
             out.append(0x0A)
         }
@@ -78,7 +88,7 @@ package struct SourceState: Sendable, Hashable {
             }
             let row = layout.columns.map { SourceValue(object[$0] ?? .null) }
             do {
-                try state.upsert(row)
+                try state.upsert(row, extract: object[Self.extractField]?.int64Value)
             } catch {
                 throw error.at(line: lineNumber)
             }

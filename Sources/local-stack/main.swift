@@ -10,6 +10,10 @@ do {
     exit(2)
 }
 do {
+    if options.chaos {
+        let report = try await ChaosRun(options: options).run()
+        exit(report.passed ? 0 : 1)
+    }
     let report = try await LocalStackRun(options: options).run()
     exit(report.passed ? 0 : 1)
 } catch {

@@ -120,6 +120,25 @@ struct DropboxHandlerTests {
         #expect(await !stack.exists(stack.dropbox, record.key))
     }
 
+    @Test("A file another live invocation holds: the record fails (to come back), never acknowledged while the holder may still die")
+    func heldElsewhereIsRetried() async throws {
+        let stack = try await DropboxStack()
+        let handler = try await stack.handler()
+        let record = try await stack.drop("sales/eu/held.jsonl", jsonLines(4))
+        let fileId = "sales/sales/eu/held.jsonl@\(record.eTag!)"
+        let file = TrackedFile(dataset: "sales", fileName: "sales/eu/held.jsonl", bucket: stack.dropbox, key: record.key, size: record.size, etag: record.eTag)
+        // Held well past this invocation's time: no waiting for it.
+        _ = try await stack.store.claim(
+            fileId: fileId, stage: .dropbox, file: file, owner: "holder", deadline: SystemClock().now().adding(seconds: 3600))
+        let failures = try await stack.run([record], handler: handler)
+        #expect(failures.count == 1)
+        #expect(await stack.exists(stack.dropbox, record.key))
+        // The holder's claim ends (it died): the record's next delivery moves the file.
+        _ = try await stack.store.release(fileId: fileId, stage: .dropbox, owner: "holder", reason: "died", errorCode: "Test")
+        #expect(try await stack.run([record], handler: handler).isEmpty)
+        #expect(try await stack.store.get(fileId: fileId, stage: .dropbox)?.status == .accepted)
+    }
+
     @Test("A crash between copy and delete: the retry (after the claim expires) completes the move")
     func crashBetweenCopyAndDelete() async throws {
         let stack = try await DropboxStack()
@@ -156,6 +175,27 @@ struct DropboxHandlerTests {
         let status = try #require(try await stack.store.get(fileId: fileId, stage: .dropbox))
         #expect(status.status == .accepted && status.attempt == 2)
         #expect(stack.logs.lines.contains { $0.contains("an earlier attempt had moved the file") })
+    }
+
+    @Test("A crash after the delete, and ingest has moved the copy on since: the retry still completes ACCEPTED, not Vanished")
+    func crashAfterDeleteCopyMovedOn() async throws {
+        let stack = try await DropboxStack()
+        let handler = try await stack.handler()
+        let record = try await stack.drop("sales/eu/onward.jsonl", jsonLines(4))
+        let fileId = "sales/sales/eu/onward.jsonl@\(record.eTag!)"
+        let file = TrackedFile(dataset: "sales", fileName: "sales/eu/onward.jsonl", bucket: stack.dropbox, key: record.key, size: record.size, etag: record.eTag)
+        _ = try await stack.store.claim(
+            fileId: fileId, stage: .dropbox, file: file, owner: "crashed", deadline: SystemClock().now().adding(seconds: -1))
+        let accepted = S3ObjectRef(bucket: stack.ingest, key: "in/sales/sales/eu/onward.jsonl")
+        _ = try await FileMover(s3: stack.s3).move(from: S3ObjectRef(bucket: stack.dropbox, key: record.key), to: accepted, expectedETag: record.eTag)
+        // The ingest stage took the file (same file id) and moved it out of in/.
+        let ingested = TrackedFile(dataset: "sales", fileName: "sales/eu/onward.jsonl", bucket: stack.ingest, key: accepted.key, size: record.size, etag: record.eTag)
+        _ = try await stack.store.claim(fileId: fileId, stage: .ingest, file: ingested, owner: "ingest", deadline: SystemClock().now().adding(seconds: 60))
+        _ = try await FileMover(s3: stack.s3).move(from: accepted, to: S3ObjectRef(bucket: stack.ingest, key: "processed/sales/sales/eu/onward.jsonl"))
+        #expect(try await stack.run([record], handler: handler).isEmpty)
+        let status = try #require(try await stack.store.get(fileId: fileId, stage: .dropbox))
+        #expect(status.status == .accepted && status.attempt == 2)
+        #expect(status.errorCode == nil)
     }
 
     @Test("A vanished file, an s3:TestEvent, another bucket's event and a key outside the prefix are acknowledged and logged")

@@ -1,5 +1,6 @@
 import AWSClients
 import AWSCore
+import FaultProxy
 import Foundation
 import HTTPTransport
 import JSONCodec
@@ -262,6 +263,42 @@ struct LocalStackMainCommandTests {
         #expect(indexed + errors == sample.totalRecords)
         for (table, rows) in report.expectedTables { #expect(report.inventory.tableRows[table] == Int64(rows), "\(table)") }
         #expect(!report.expectedTables.isEmpty)
+        #expect(report.passed)
+        try? FileManager.default.removeItem(atPath: options.workDirectory)
+    }
+}
+
+@Suite("The chaos run", .serialized)
+struct ChaosRunTests {
+    @Test("Chaos run, short form: with 10% of requests faulted, every message delivered twice and invocations killed mid-file, the end state equals the clean run's")
+    func chaosRunShortForm() async throws {
+        var options = LocalStackOptions()
+        options.binDirectory = Binaries.directory
+        options.repositoryRoot = Binaries.repositoryRoot
+        options.workDirectory = NSTemporaryDirectory() + "chaos-test-\(UUID().uuidString)"
+        options.functionTimeoutSeconds = 4
+        options.maxSeconds = 240
+        options.verbose = false
+        var faults = ChaosSettings()
+        faults.seed = 1
+        options.faults = faults
+        options.chaos = true
+        for function in FunctionKind.allCases { _ = try Binaries.path(function.executable) }
+        let report = try await ChaosRun(options: options).run()
+        let summary = ChaosRun.lines(report).joined(separator: "\n")
+        #expect(report.clean.passed, "\(summary)")
+        #expect(report.chaos.passed, "\(summary)")
+        #expect(report.comparison.differences.isEmpty, "\(summary)")
+        // The chaos really happened: every kind of fault, retries, duplicates and kills.
+        let figures = try #require(report.chaos.chaosFigures)
+        for kind in FaultKind.allCases { #expect(figures.proxies.faults[kind, default: 0] > 0, "no \(kind) fault\n\(summary)") }
+        #expect(figures.proxies.retries > 0)
+        #expect(figures.kills > 0)
+        let received = report.chaos.counters.values.reduce(0) { $0 + $1.messagesReceived }
+        #expect(figures.duplicateDeliveries == received, "every message received was delivered twice\n\(summary)")
+        // The clean run had none of it, and both ended with every document, row and status.
+        #expect(report.clean.chaosFigures == nil)
+        #expect(report.chaos.endState.totalDocuments == report.clean.sample.documentsPerIndex.values.reduce(0, +))
         #expect(report.passed)
         try? FileManager.default.removeItem(atPath: options.workDirectory)
     }

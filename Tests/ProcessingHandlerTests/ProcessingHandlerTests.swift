@@ -137,37 +137,71 @@ struct ProcessingHandlerMotoTests {
         #expect(try await stack.watermark("department")?["latest_row_id"]?.int64Value == 150)
     }
 
-    @Test("An extract out of sequence is processed with a warning and a metric; the earlier one then finds the watermark past it")
+    @Test("An extract out of sequence is processed with a warning; the earlier one, arriving late, is applied all the same and never replaces a newer row")
     func outOfSequence() async throws {
         // The sequence check lists `processed/totesys/currency/`: moto's signature checker rejects a
         // correctly signed listing with a "/" in its prefix (boto3's too), so this test runs on the
         // moto without the checker; the others show the check degrading to a warning under it.
         let stack = try await ProcessingTestStack.make(auth: false)
         try await stack.process("currency", 10, try lines("currency"))
-        try await stack.putExtract("currency", 20, [#"{"currency_id": 4, "currency_code": "CHF"}"#])
-        let late = try await stack.putExtract("currency", 30, [#"{"currency_id": 5, "currency_code": "JPY"}"#])
+        try await stack.putExtract(
+            "currency", 20, [#"{"currency_id": 4, "currency_code": "CHF"}"#, #"{"currency_id": 2, "currency_code": "US-OLD"}"#])
+        let later = try await stack.putExtract(
+            "currency", 30, [#"{"currency_id": 5, "currency_code": "JPY"}"#, #"{"currency_id": 2, "currency_code": "USD"}"#])
         let context = stack.context()
-        let outcome = try await stack.processor.process(bucket: stack.extractsBucket, key: late, context: context)
+        let outcome = try await stack.processor.process(bucket: stack.extractsBucket, key: later, context: context)
         #expect(outcome.kind == .processed)
         #expect(outcome.outOfSequence)
         #expect(metricTotal(context, "ExtractsOutOfSequence") == 1)
         let warning = try #require(stack.logs.lines.first { $0.contains("extract out of sequence") })
         #expect(warning.contains("\"WARN\"") || warning.contains("WARN"))
         #expect(warning.contains("\"waiting\":[20]"))
+        let rowsBefore = try #require(try await stack.watermark("currency")?["rows"]?.int64Value)
 
+        // Extract 20 comes after 30 moved the watermark past it: it was never applied, so it is now.
         let earlier = stack.extractKey("currency", 20)
-        let skippedContext = stack.context()
-        let skipped = try await stack.processor.process(bucket: stack.extractsBucket, key: earlier, context: skippedContext)
-        #expect(skipped.kind == .belowWatermark)
-        #expect(metricTotal(skippedContext, "ExtractsBelowWatermark") == 1)
-        let skippedId = try #require(skipped.fileId)
-        let record = try #require(try await stack.status(skippedId))
-        #expect(record.status == .skipped)
-        #expect(record.reason?.contains("at or below the watermark") == true)
-        // The skipped extract's row never reached the dimension.
+        let lateContext = stack.context()
+        let late = try await stack.processor.process(bucket: stack.extractsBucket, key: earlier, context: lateContext)
+        #expect(late.kind == .processed)
+        #expect(late.late)
+        #expect(metricTotal(lateContext, "LateExtracts") == 1)
+        let lateId = try #require(late.fileId)
+        let record = try #require(try await stack.status(lateId))
+        #expect(record.status == .processed)
+        // Its new row reaches the dimension; its older version of currency 2 does not replace 30's.
         let currencies = try await stack.readBack("dim_currency/dim_currency.parquet")
-        #expect(currencies.column("currency_code") == [s("GBP"), s("USD"), s("EUR"), s("JPY")])
-        #expect(try await stack.watermark("currency")?["latest_row_id"]?.int64Value == 30)
+        #expect(currencies.column("currency_code") == [s("GBP"), s("USD"), s("EUR"), s("CHF"), s("JPY")])
+        // The watermark stays at 30 and counts 20's rows too.
+        let watermark = try await stack.watermark("currency")
+        #expect(watermark?["latest_row_id"]?.int64Value == 30)
+        #expect(watermark?["key"]?.stringValue == later)
+        #expect(watermark?["rows"]?.int64Value == rowsBefore + 2)
+        // Delivered once more, it is done.
+        let again = try await stack.processor.process(bucket: stack.extractsBucket, key: earlier, context: stack.context())
+        #expect(again.kind == .alreadyDone)
+    }
+
+    @Test("An extract applied by an attempt that died before its status is completed as PROCESSED on redelivery, without work")
+    func appliedBeforeTheStatus() async throws {
+        let stack = try await ProcessingTestStack.make()
+        let key = try await stack.putExtract("sales_order", 100, try lines("sales_order"))
+        let first = try await stack.processor.process(bucket: stack.extractsBucket, key: key, context: stack.context())
+        let fileId = try #require(first.fileId)
+        let before = try await stack.processedKeys()
+        let rows = try await stack.watermark("sales_order")?["rows"]?.int64Value
+        // The status as the dying attempt left it: claimed, not final (its claim expired).
+        _ = try await stack.clients.dynamoDB.updateItem(
+            UpdateItemRequest(
+                tableName: stack.statusTable, key: ["file_id": .s(fileId), "stage": .s("processing")],
+                updateExpression: "SET #s = :s, #e = :e",
+                attributes: ExpressionAttributes(names: ["#s": "status", "#e": "claim_expires_at"], values: [":s": .s("PROCESSING"), ":e": .number(1)])))
+        let again = try await stack.processor.process(bucket: stack.extractsBucket, key: key, context: stack.context())
+        #expect(again.kind == .appliedEarlier)
+        let record = try #require(try await stack.status(fileId))
+        #expect(record.status == .processed)
+        #expect(record.records == first.rows)
+        #expect(try await stack.processedKeys() == before)
+        #expect(try await stack.watermark("sales_order")?["rows"]?.int64Value == rows)
     }
 
     @Test("A duplicate event or a re-uploaded extract adds no rows")

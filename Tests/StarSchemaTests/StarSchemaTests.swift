@@ -225,6 +225,21 @@ struct DateDimensionAndStateTests {
         #expect(DateDimension.row(days("2022-07-01"))[6...7] == [.string("July"), .int32(3)])
     }
 
+    @Test("A row of an older extract never replaces the row of a newer one, also after a round trip")
+    func stateKeepsNewerExtracts() throws {
+        let layout = SourceLayout(name: "currency", key: "currency_id", columns: ["currency_id", "currency_code"])
+        var state = SourceState(layout: layout)
+        try state.upsert([.number("2"), .string("USD")], extract: 30)
+        var back = try SourceState.parse(state.jsonLines(), layout: layout)
+        try back.upsert([.number("2"), .string("US-OLD")], extract: 20)
+        try back.upsert([.number("4"), .string("CHF")], extract: 20)
+        #expect(back.row(forKey: "2") == [.number("2"), .string("USD")])
+        #expect(back.row(forKey: "4") == [.number("4"), .string("CHF")])
+        try back.upsert([.number("2"), .string("USD-NEW")], extract: 30)
+        #expect(back.row(forKey: "2") == [.number("2"), .string("USD-NEW")])
+        #expect(String(decoding: back.jsonLines(), as: UTF8.self).contains(#""_extract":30"#))
+    }
+
     @Test("A source state survives a round trip through its JSON-lines object, keys in numeric order")
     func stateRoundTrip() throws {
         let layout = SourceLayout(name: "address", key: "address_id", columns: ["address_id", "city", "phone"])

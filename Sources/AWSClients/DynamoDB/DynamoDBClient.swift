@@ -175,8 +175,8 @@ package struct DynamoDBClient: AWSServiceClient {
 }
 
 /// Random version-4 UUIDs for idempotency tokens, without Foundation.
-enum IdempotencyToken {
-    static func random() -> String {
+package enum IdempotencyToken {
+    package static func random() -> String {
         var generator = SystemRandomNumberGenerator()
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         bytes[6] = bytes[6] & 0x0F | 0x40
