@@ -4,6 +4,7 @@
 #   bash scripts/fuzz.sh                      # every target, 200000 runs each
 #   bash scripts/fuzz.sh csv gzip --runs 1000000
 #   bash scripts/fuzz.sh --runs 20000         # a smoke run
+#   FUZZ_SEED=1 bash scripts/fuzz.sh --runs 20000   # the same smoke run every time (CI)
 #   bash scripts/fuzz.sh --build-only
 #   bash scripts/fuzz.sh --replay csv FILE... # run inputs (a crash, say) through a harness once
 #
@@ -98,6 +99,8 @@ done
 [ "$BUILD_ONLY" = 0 ] || exit 0
 
 flags=(-timeout="$TIMEOUT" -rss_limit_mb="$RSS_LIMIT_MB" -malloc_limit_mb="$MALLOC_LIMIT_MB")
+# FUZZ_SEED makes a run repeatable (CI's smoke run uses one); without it libFuzzer picks a seed.
+if [ -n "${FUZZ_SEED:-}" ]; then flags+=(-seed="$FUZZ_SEED"); fi
 # libFuzzer and AddressSanitizer report crashes themselves; Swift's backtracer would race them.
 export SWIFT_BACKTRACE=enable=no
 if [ "$REPLAY" = 1 ]; then
