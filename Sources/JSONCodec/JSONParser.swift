@@ -182,18 +182,20 @@ package struct JSONScanner {
         index += 1
         let start = index
         // Fast path: no escapes.
+        var highBits: UInt8 = 0
         while index < buffer.count {
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: buffer[start..<index])
                 index += 1
-                guard let text = String(validating: slice, as: UTF8.self) else {
+                guard let text = String(validUTF8: slice, isASCII: highBits < 0x80) else {
                     throw JSONError(.invalidUTF8, offset: start)
                 }
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw JSONError(.controlCharacterInString, offset: index) }
+            highBits |= byte
             index += 1
         }
         guard index < buffer.count else { throw JSONError(.unexpectedEnd, offset: index) }
@@ -203,9 +205,8 @@ package struct JSONScanner {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let text = String(validating: bytes, as: UTF8.self) else {
-                    throw JSONError(.invalidUTF8, offset: start)
-                }
+                let text = bytes.withUnsafeBufferPointer { String(validUTF8: $0, isASCII: false) }
+                guard let text else { throw JSONError(.invalidUTF8, offset: start) }
                 return text
             case UInt8(ascii: "\\"):
                 index += 1
@@ -265,5 +266,18 @@ package struct JSONScanner {
             index += 1
         }
         return value
+    }
+}
+
+extension String {
+    /// `bytes` as a string, or `nil` when they are not valid UTF-8. Unlike the generic
+    /// `String(validating:as:)`, it looks up no type metadata on each call: ASCII text is taken
+    /// as it is, other text is decoded (which replaces invalid sequences) and compared with the bytes.
+    package init?(validUTF8 bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if !isASCII {
+            guard text.utf8.elementsEqual(bytes) else { return nil }
+        }
+        self = text
     }
 }

@@ -12,40 +12,31 @@ private struct BulkEntry {
 }
 
 extension StandInCore {
-    /// `POST [/{index}]/_bulk`: NDJSON actions, each answered in order in `items`.
-    func bulk(defaultIndex: String?, body: [UInt8], query: [String: String], started: ContinuousClock.Instant) throws(OpenSearchFailure) -> JSON {
+    /// `POST [/{index}]/_bulk`: NDJSON actions, each answered in order in `items`. The answer is
+    /// written as bytes item by item (the per-item shapes are fixed), not built as a JSON tree.
+    func bulk(defaultIndex: String?, body: [UInt8], query: [String: String], started: ContinuousClock.Instant) throws(OpenSearchFailure) -> [UInt8] {
         if let defaultIndex { try Self.validateIndexName(defaultIndex) }
         let entries = try parseBulk(body, defaultIndex: defaultIndex)
         let refresh = query["refresh"].map { $0 == "" || $0 == "true" || $0 == "wait_for" } ?? false
         let forced = query["refresh"].map { $0 == "" || $0 == "true" } ?? false
 
-        return try locked { () throws(OpenSearchFailure) -> JSON in
+        return try locked { () throws(OpenSearchFailure) -> [UInt8] in
             stats.bulkRequests += 1
             stats.bulkItems += entries.count
-            var items: [JSON] = []
-            items.reserveCapacity(entries.count)
+            var items: [UInt8] = []
+            items.reserveCapacity(entries.count * 180)
             var errors = false
-            var records: [String: [LogRecord]] = [:]
-            var touchedMeta: Set<String> = []
-            for entry in entries {
-                let item = apply(entry, records: &records, touchedMeta: &touchedMeta)
-                if item.object["error"] != nil { errors = true }
-                var object = item.object
-                if forced, object["error"] == nil, item.changed {
-                    // `forced_refresh` follows `result`, as OpenSearch writes it.
-                    var reordered = JSONObject()
-                    for member in object {
-                        reordered.append(member.key, member.value)
-                        if member.key == "result" { reordered.append("forced_refresh", true) }
-                    }
-                    object = reordered
-                }
-                items.append(.object([entry.action.rawValue: .object(object)]))
+            var context = BulkContext(keepsRecords: storage != nil)
+            for (position, entry) in entries.enumerated() {
+                if position > 0 { items.append(UInt8(ascii: ",")) }
+                let outcome = apply(entry, context: &context)
+                if case .failed = outcome { errors = true }
+                outcome.write(action: entry.action, forcedRefresh: forced, to: &items)
             }
             if let storage {
                 do {
-                    for name in touchedMeta.sorted() { if let index = indices[name] { try storage.saveMeta(index) } }
-                    for (name, list) in records.sorted(by: { $0.key < $1.key }) { try storage.append(list, to: name) }
+                    for name in context.touchedMeta.sorted() { if let index = indices[name] { try storage.saveMeta(index) } }
+                    for (name, list) in context.records.sorted(by: { $0.key < $1.key }) { try storage.append(list, to: name) }
                 } catch {
                     throw Self.storageFailure(error)
                 }
@@ -53,7 +44,14 @@ extension StandInCore {
             if refresh {
                 for name in Set(entries.compactMap(\.index)) { indices[name]?.refresh() }
             }
-            return .object(["took": .number(Self.millisSince(started)), "errors": .bool(errors), "items": .array(items)])
+            var out: [UInt8] = []
+            out.reserveCapacity(items.count + 48)
+            out.append(contentsOf: #"{"took":"#.utf8)
+            out.append(contentsOf: String(Self.millisSince(started)).utf8)
+            out.append(contentsOf: (errors ? #","errors":true,"items":["# : #","errors":false,"items":["#).utf8)
+            out.append(contentsOf: items)
+            out.append(contentsOf: "]}".utf8)
+            return out
         }
     }
 
@@ -85,7 +83,7 @@ extension StandInCore {
             guard let meta = member.value.objectValue else {
                 throw OpenSearchFailure.illegalArgument("Malformed action/metadata line [\(lineNumber)], expected START_OBJECT but found [\(member.value.kindName)]")
             }
-            for key in meta.keys where !["_index", "_id", "routing", "if_seq_no", "if_primary_term", "require_alias", "retry_on_conflict", "pipeline"].contains(key) {
+            for key in meta.keys where !Self.bulkMetadataKeys.contains(key) {
                 throw OpenSearchFailure.illegalArgument("Action/metadata line [\(lineNumber)] contains an unknown parameter [\(key)]")
             }
             var entry = BulkEntry(action: action, index: meta["_index"]?.stringValue ?? defaultIndex, id: meta["_id"]?.stringValue)
@@ -115,31 +113,89 @@ extension StandInCore {
         return entries
     }
 
+    private static let bulkMetadataKeys: Set<String> = [
+        "_index", "_id", "routing", "if_seq_no", "if_primary_term", "require_alias", "retry_on_conflict", "pipeline",
+    ]
+
     static func unparsable(_ detail: String) -> OpenSearchFailure {
         OpenSearchFailure(
             status: 400, type: "mapper_parsing_exception", reason: "failed to parse",
             causedBy: ["type": "json_parse_exception", "reason": .string(detail)])
     }
 
-    private struct ItemOutcome {
-        var object: JSONObject
-        var changed: Bool
+    /// What one request's items share: the write-ahead records (kept only with a data directory),
+    /// the indices whose metadata changed, index names already checked and `_shards` fragments.
+    private struct BulkContext {
+        let keepsRecords: Bool
+        var records: [String: [LogRecord]] = [:]
+        var touchedMeta: Set<String> = []
+        var nameFailures: [String: OpenSearchFailure?] = [:]
+        var shards: [String: [UInt8]] = [:]
+    }
+
+    /// One item's answer.
+    private enum ItemOutcome {
+        /// `shards` is the `_shards` object's bytes.
+        case written(index: String, id: String, version: Int, result: String, status: Int, seqNo: Int, shards: [UInt8])
+        case failed(index: String, id: String, failure: OpenSearchFailure)
+
+        private static let noopShards = Array(#"{"total":0,"successful":0,"failed":0}"#.utf8)
+
+        static func noop(index: String, id: String, version: Int, seqNo: Int) -> ItemOutcome {
+            .written(index: index, id: id, version: version, result: "noop", status: 200, seqNo: seqNo, shards: noopShards)
+        }
+
+        /// `{"<action>":{…}}`, members in OpenSearch's order (`forced_refresh` follows `result`).
+        func write(action: BulkEntry.Action, forcedRefresh: Bool, to out: inout [UInt8]) {
+            out.append(contentsOf: #"{""#.utf8)
+            out.append(contentsOf: action.rawValue.utf8)
+            out.append(contentsOf: #"":{"_index":"#.utf8)
+            switch self {
+            case .written(let index, let id, let version, let result, let status, let seqNo, let shards):
+                JSONWriter.writeString(index, to: &out)
+                out.append(contentsOf: #","_id":"#.utf8)
+                JSONWriter.writeString(id, to: &out)
+                out.append(contentsOf: #","_version":"#.utf8)
+                out.append(contentsOf: String(version).utf8)
+                out.append(contentsOf: #","result":""#.utf8)
+                out.append(contentsOf: result.utf8)
+                out.append(contentsOf: (forcedRefresh && result != "noop" ? #"","forced_refresh":true,"_shards":"# : #"","_shards":"#).utf8)
+                out.append(contentsOf: shards)
+                out.append(contentsOf: #","_seq_no":"#.utf8)
+                out.append(contentsOf: String(seqNo).utf8)
+                out.append(contentsOf: #","_primary_term":1,"status":"#.utf8)
+                out.append(contentsOf: String(status).utf8)
+            case .failed(let index, let id, let failure):
+                JSONWriter.writeString(index, to: &out)
+                out.append(contentsOf: #","_id":"#.utf8)
+                JSONWriter.writeString(id, to: &out)
+                out.append(contentsOf: #","status":"#.utf8)
+                out.append(contentsOf: String(failure.status).utf8)
+                out.append(contentsOf: #","error":"#.utf8)
+                JSONWriter.write(.object(failure.object), to: &out)
+            }
+            out.append(contentsOf: "}}".utf8)
+        }
     }
 
     /// Applies one action; the caller holds the lock.
-    private func apply(_ entry: BulkEntry, records: inout [String: [LogRecord]], touchedMeta: inout Set<String>) -> ItemOutcome {
+    private func apply(_ entry: BulkEntry, context: inout BulkContext) -> ItemOutcome {
         let name = entry.index ?? ""
         let id = entry.id ?? StandInIDs.documentID()
-        func failed(_ failure: OpenSearchFailure) -> ItemOutcome {
-            ItemOutcome(
-                object: ["_index": .string(name), "_id": .string(id), "status": .number(failure.status), "error": .object(failure.object)],
-                changed: false)
+        func failed(_ failure: OpenSearchFailure) -> ItemOutcome { .failed(index: name, id: id, failure: failure) }
+        let nameFailure: OpenSearchFailure?
+        if let known = context.nameFailures[name] {
+            nameFailure = known
+        } else {
+            do throws(OpenSearchFailure) {
+                try Self.validateIndexName(name)
+                nameFailure = nil
+            } catch {
+                nameFailure = error
+            }
+            context.nameFailures[name] = .some(nameFailure)
         }
-        do throws(OpenSearchFailure) {
-            try Self.validateIndexName(name)
-        } catch {
-            return failed(error)
-        }
+        if let nameFailure { return failed(nameFailure) }
         if faults.itemRejectionRate > 0, random.unit() < faults.itemRejectionRate {
             stats.injectedItemRejections += 1
             return failed(.rejectedExecution())
@@ -150,7 +206,7 @@ extension StandInCore {
             indices[name] = IndexState(
                 name: name, uuid: StandInIDs.uuid(), createdMillis: configuration.clock.now().millisecondsSinceEpoch, settings: [:],
                 mapping: Mapping())
-            touchedMeta.insert(name)
+            context.touchedMeta.insert(name)
         }
         // Taken out of `indices` while it changes, so `live` is uniquely referenced and a put
         // does not copy every stored document.
@@ -162,25 +218,26 @@ extension StandInCore {
                 status: status, type: type, reason: reason,
                 extra: [("index", .string(name)), ("shard", "0"), ("index_uuid", .string(index.uuid))])
         }
-        func written(_ version: Int, _ result: String, _ status: Int, seqNo: Int, shards: JSON? = nil) -> ItemOutcome {
-            ItemOutcome(
-                object: [
-                    "_index": .string(name), "_id": .string(id), "_version": .number(version), "result": .string(result),
-                    "_shards": shards ?? index.writeShards, "_seq_no": .number(seqNo), "_primary_term": 1, "status": .number(status),
-                ],
-                changed: result != "noop")
+        func written(_ version: Int, _ result: String, _ status: Int, seqNo: Int) -> ItemOutcome {
+            let shards: [UInt8]
+            if let known = context.shards[name] {
+                shards = known
+            } else {
+                shards = index.writeShards.bytes
+                context.shards[name] = shards
+            }
+            return .written(index: name, id: id, version: version, result: result, status: status, seqNo: seqNo, shards: shards)
         }
         func store(_ source: JSONObject, version: Int) throws(OpenSearchFailure) -> Int {
-            let updated = try index.mapping.applying(source, id: id)
-            if updated != index.mapping {
+            if let updated = try index.mapping.applying(source, id: id) {
                 index.mapping = updated
-                touchedMeta.insert(name)
+                context.touchedMeta.insert(name)
             }
             let seqNo = index.nextSeqNo
             index.nextSeqNo += 1
             index.live[id] = StoredDocument(source: .object(source), version: version, seqNo: seqNo)
             if index.dirtySince == nil { index.dirtySince = configuration.clock.now() }
-            records[name, default: []].append(.put(id: id, version: version, seqNo: seqNo, source: .object(source)))
+            if context.keepsRecords { context.records[name, default: []].append(.put(id: id, version: version, seqNo: seqNo, source: .object(source))) }
             return seqNo
         }
 
@@ -209,8 +266,7 @@ extension StandInCore {
                 }
                 let merged = Self.merge(current, doc)
                 if merged == current {
-                    return written(
-                        existing.version, "noop", 200, seqNo: existing.seqNo, shards: .object(["total": 0, "successful": 0, "failed": 0]))
+                    return .noop(index: name, id: id, version: existing.version, seqNo: existing.seqNo)
                 }
                 let seqNo = try store(merged, version: existing.version + 1)
                 return written(existing.version + 1, "updated", 200, seqNo: seqNo)
@@ -220,7 +276,7 @@ extension StandInCore {
                 guard let existing else { return written(1, "not_found", 404, seqNo: seqNo) }
                 index.live[id] = nil
                 if index.dirtySince == nil { index.dirtySince = configuration.clock.now() }
-                records[name, default: []].append(.delete(id: id, seqNo: seqNo))
+                if context.keepsRecords { context.records[name, default: []].append(.delete(id: id, seqNo: seqNo)) }
                 return written(existing.version + 1, "deleted", 200, seqNo: seqNo)
             }
         } catch {

@@ -91,42 +91,57 @@ struct Mapping: Sendable, Hashable {
         return field
     }
 
-    /// Checks `source` against the mapping and returns the mapping with any new fields added.
+    /// Checks `source` against the mapping and returns the mapping with any new fields added, or
+    /// `nil` when every field is already mapped.
     /// - Throws: `mapper_parsing_exception` when a value does not fit its field's type.
-    func applying(_ source: JSONObject, id: String) throws(OpenSearchFailure) -> Mapping {
+    func applying(_ source: JSONObject, id: String) throws(OpenSearchFailure) -> Mapping? {
         var properties = json["properties"]?.objectValue ?? [:]
-        try Self.apply(source, to: &properties, prefix: "", id: id)
+        guard try Self.apply(source, to: &properties, prefix: "", id: id) else { return nil }
         var updated = json
         updated["properties"] = .object(properties)
         return Mapping(json: updated)
     }
 
-    private static func apply(_ object: JSONObject, to properties: inout JSONObject, prefix: String, id: String) throws(OpenSearchFailure) {
+    /// Maps `object`'s new fields into `properties`; whether any was added. Unchanged properties
+    /// are not written (so nothing is copied for a document whose fields are all mapped).
+    @discardableResult
+    private static func apply(_ object: JSONObject, to properties: inout JSONObject, prefix: String, id: String) throws(OpenSearchFailure) -> Bool {
+        var changed = false
         for member in object {
-            let path = prefix + member.key
-            var values = [member.value]
-            if case .array(let elements) = member.value { values = elements }
-            for value in values where value != .null {
-                if var field = properties[member.key]?.objectValue {
-                    let type = field["type"]?.stringValue ?? (field["properties"] != nil ? "object" : "object")
-                    if type == "object" || type == "nested" {
-                        guard case .object(let inner) = value else {
-                            throw OpenSearchFailure(
-                                status: 400, type: "mapper_parsing_exception",
-                                reason: "object mapping for [\(path)] tried to parse field [\(member.key)] as object, but found a concrete value")
-                        }
-                        var innerProperties = field["properties"]?.objectValue ?? [:]
-                        try apply(inner, to: &innerProperties, prefix: path + ".", id: id)
-                        field["properties"] = .object(innerProperties)
-                        properties[member.key] = .object(field)
-                    } else {
-                        try check(value, type: type, path: path, id: id)
-                    }
-                } else {
-                    properties[member.key] = .object(try dynamicField(for: value, path: path, id: id))
+            if case .array(let elements) = member.value {
+                for value in elements {
+                    if try apply(value, key: member.key, to: &properties, prefix: prefix, id: id) { changed = true }
                 }
+            } else if try apply(member.value, key: member.key, to: &properties, prefix: prefix, id: id) {
+                changed = true
             }
         }
+        return changed
+    }
+
+    /// One value (or array element) of field `key`; whether the mapping changed.
+    private static func apply(_ value: JSON, key: String, to properties: inout JSONObject, prefix: String, id: String) throws(OpenSearchFailure) -> Bool {
+        if case .null = value { return false }
+        guard var field = properties[key]?.objectValue else {
+            properties[key] = .object(try dynamicField(for: value, path: prefix + key, id: id))
+            return true
+        }
+        let type = field["type"]?.stringValue ?? "object"
+        guard type == "object" || type == "nested" else {
+            try check(value, type: type, path: { prefix + key }, id: id)
+            return false
+        }
+        guard case .object(let inner) = value else {
+            throw OpenSearchFailure(
+                status: 400, type: "mapper_parsing_exception",
+                reason: "object mapping for [\(prefix + key)] tried to parse field [\(key)] as object, but found a concrete value")
+        }
+        let mappedBefore = field["properties"]?.objectValue
+        var mapped = mappedBefore ?? [:]
+        guard try apply(inner, to: &mapped, prefix: prefix + key + ".", id: id) || mappedBefore == nil else { return false }
+        field["properties"] = .object(mapped)
+        properties[key] = .object(field)
+        return true
     }
 
     /// The mapping OpenSearch's dynamic mapping gives a new field.
@@ -148,8 +163,9 @@ struct Mapping: Sendable, Hashable {
     }
 
     /// Whether `value` can be indexed into a field of `type` (with OpenSearch's default coercion).
-    private static func check(_ value: JSON, type: String, path: String, id: String) throws(OpenSearchFailure) {
+    private static func check(_ value: JSON, type: String, path makePath: () -> String, id: String) throws(OpenSearchFailure) {
         func failure(_ causedBy: JSONObject) -> OpenSearchFailure {
+            let path = makePath()
             let preview: String
             switch value {
             case .string(let text): preview = text
@@ -237,7 +253,11 @@ struct Mapping: Sendable, Hashable {
 /// zone (`Z` or `±HH:mm`).
 enum DateText {
     static func isDate(_ text: String) -> Bool {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8(isDate)
+    }
+
+    private static func isDate(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && range.allSatisfy { b[$0] >= 48 && b[$0] <= 57 } }
         func value(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + Int(b[$1] - 48) } }
         guard b.count >= 10, digits(0..<4), b[4] == 45, digits(5..<7), b[7] == 45, digits(8..<10) else { return false }

@@ -167,6 +167,10 @@ final class StandInCore: @unchecked Sendable {
             return Self.json(OpenSearchFailure(status: 413, type: "content_too_long_exception", reason: "request body is too large").responseBody, status: 413)
         }
         do throws(OpenSearchFailure) {
+            if let target = Self.bulkTarget(method: request.method, segments: segments) {
+                let bytes = try bulk(defaultIndex: target.defaultIndex, body: body, query: query, started: started)
+                return ScriptedResponse(status: 200, headers: Self.jsonHeaders(length: nil), body: .bytes(bytes))
+            }
             let (status, json) = try route(
                 method: request.method, segments: segments, path: path, query: query, body: body, started: started)
             if request.method == "HEAD" { return ScriptedResponse(status: status, headers: Self.jsonHeaders(length: 0)) }
@@ -177,6 +181,18 @@ final class StandInCore: @unchecked Sendable {
         }
     }
 
+    /// `POST|PUT [/{index}]/_bulk`: the default index (`nil` without one), or `nil` for another route.
+    private static func bulkTarget(method: String, segments: [String]) -> BulkTarget? {
+        guard method == "POST" || method == "PUT", segments.last == "_bulk" else { return nil }
+        switch segments.count {
+        case 1: return BulkTarget(defaultIndex: nil)
+        case 2: return BulkTarget(defaultIndex: segments[0])
+        default: return nil
+        }
+    }
+
+    private struct BulkTarget { var defaultIndex: String? }
+
     private func route(
         method: String, segments: [String], path: String, query: [String: String], body: [UInt8], started: ContinuousClock.Instant
     ) throws(OpenSearchFailure) -> (Int, JSON) {
@@ -186,10 +202,6 @@ final class StandInCore: @unchecked Sendable {
         switch (method, segments.count) {
         case ("GET", 0), ("HEAD", 0):
             return (200, clusterInfo())
-        case ("POST", 1) where segments[0] == "_bulk", ("PUT", 1) where segments[0] == "_bulk":
-            return (200, try bulk(defaultIndex: nil, body: body, query: query, started: started))
-        case ("POST", 2) where segments[1] == "_bulk", ("PUT", 2) where segments[1] == "_bulk":
-            return (200, try bulk(defaultIndex: segments[0], body: body, query: query, started: started))
         case ("GET", 1) where segments[0] == "_count", ("POST", 1) where segments[0] == "_count":
             return (200, try count(target: "_all", body: body, query: query))
         case ("GET", 2) where segments[1] == "_count", ("POST", 2) where segments[1] == "_count":
@@ -258,14 +270,20 @@ final class StandInCore: @unchecked Sendable {
         ])
     }
 
+    /// `\ / * ? " < > | , # :` and the space (all ASCII, so no UTF-8 continuation byte matches).
+    private static let forbiddenInIndexNames: Set<UInt8> = Set(#"\/*?"<>| ,#:"#.utf8)
+
     static func validateIndexName(_ name: String) throws(OpenSearchFailure) {
         if name.isEmpty || name == "." || name == ".." { throw .invalidIndexName(name, "must not be '.' or '..'") }
-        if name.lowercased() != name { throw .invalidIndexName(name, "must be lowercase") }
-        if let first = name.first, first == "_" || first == "-" || first == "+" {
+        // ASCII names (all real ones) are checked byte by byte; others through `lowercased()`.
+        let ascii = name.utf8.allSatisfy { $0 < 0x80 }
+        if ascii ? name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) : name.lowercased() != name {
+            throw .invalidIndexName(name, "must be lowercase")
+        }
+        if let first = name.utf8.first, first == UInt8(ascii: "_") || first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
             throw .invalidIndexName(name, "must not start with '_', '-', or '+'")
         }
-        let forbidden: Set<Character> = ["\\", "/", "*", "?", "\"", "<", ">", "|", " ", ",", "#", ":"]
-        if name.contains(where: { forbidden.contains($0) }) {
+        if name.utf8.contains(where: { Self.forbiddenInIndexNames.contains($0) }) {
             throw .invalidIndexName(name, "must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]")
         }
         if name.utf8.count > 255 { throw .invalidIndexName(name, "index name is too long, (\(name.utf8.count) > 255)") }

@@ -41,6 +41,30 @@ struct JSONTests {
         #expect(throws: JSONError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
     }
 
+    @Test(
+        "Invalid UTF-8 is refused with or without escapes: truncated, overlong, surrogate and out-of-range forms",
+        arguments: [
+            [0xF0, 0x9F, 0x98] as [UInt8],  // a 4-byte sequence cut after 3 (as long as its replacement)
+            [0xE2, 0x82], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0x80],
+        ])
+    func invalidUTF8Forms(bad: [UInt8]) {
+        for string in [[0x22] + bad + [0x22], [0x22, 0x61] + bad + [0x62, 0x22], [0x22, 0x5C, 0x6E] + bad + [0x22]] {
+            #expect {
+                try JSONParser.parse(string)
+            } throws: { error in
+                (error as? JSONError)?.code == .invalidUTF8
+            }
+        }
+    }
+
+    @Test("Valid non-ASCII strings read back unchanged, with or without escapes")
+    func nonASCIIStrings() throws {
+        for text in ["Zürich", "東京 🚀", "a\"é\\ü"] {
+            let parsed = try JSONParser.parse(JSON.string(text).bytes)
+            #expect(parsed == .string(text))
+        }
+    }
+
     @Test("Deep nesting stops at the limit instead of exhausting the stack")
     func deepNesting() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
