@@ -50,6 +50,8 @@ ACTIONS: dict[str, dict[str, list[str]]] = {
         "deleteItem": ["dynamodb:DeleteItem"],
         "query": ["dynamodb:Query"],
         "queryAll": ["dynamodb:Query"],
+        # A transaction needs the action of each kind of item it holds (TRANSACT_ITEMS below); when
+        # its file builds none of them visibly, all four are assumed.
         "transactWriteItems": ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
     },
     "ssm": {
@@ -63,6 +65,15 @@ ACTIONS: dict[str, dict[str, list[str]]] = {
 
 # Table set-up (StatusStore.createTable) serves the tests and the local stack; no handler calls it.
 SET_UP_ONLY = {"createTable", "waitUntilActive", "updateTimeToLive"}
+
+# TransactWriteItem cases -> the action each needs.
+TRANSACT_ITEMS = {
+    "put": "dynamodb:PutItem",
+    "update": "dynamodb:UpdateItem",
+    "delete": "dynamodb:DeleteItem",
+    "conditionCheck": "dynamodb:ConditionCheckItem",
+}
+TRANSACT_ITEM = re.compile(r"\.(" + "|".join(TRANSACT_ITEMS) + r")\(")
 
 CALL = re.compile(r"\b(s3|dynamoDB|ssm)\.(\w+)\(")
 DECLARATION = re.compile(r"^\s*(?:package |public |internal |private |fileprivate )*(?:final )?(?:struct|class|enum|actor|protocol) (\w+)", re.M)
@@ -95,6 +106,9 @@ def actions_in(texts: list[str]) -> tuple[set[str], list[str]]:
             if method in SET_UP_ONLY:
                 continue
             needed = ACTIONS[client].get(method)
+            if method == "transactWriteItems":
+                kinds = {TRANSACT_ITEMS[kind] for kind in TRANSACT_ITEM.findall(text)}
+                needed = sorted(kinds) if kinds else needed
             if needed is None:
                 unknown.append(f"{client}.{method}")
             else:

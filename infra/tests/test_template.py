@@ -67,6 +67,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         **logs("ProcessingLogGroup"),
         **receive("ProcessingQueue"),
         **STATUS_ROWS,
+        # Each applied extract's marker item, written in one transaction with the watermark guard.
+        "dynamodb:PutItem": {"${StatusTable.Arn}"},
         "s3:GetObject": {"${IngestBucket.Arn}/${ProcessingTriggerPrefix}*", "${ProcessedBucket.Arn}/*"},
         "s3:ListBucket": {"${IngestBucket.Arn}", "${ProcessedBucket.Arn}"},
         "s3:PutObject": {"${ProcessedBucket.Arn}/*"},
@@ -161,6 +163,11 @@ def test_the_code_reading_sees_a_new_call_and_a_missing_object_check():
     assert used == {"s3:DeleteObject"} and unknown == ["dynamoDB.scan"]
     assert cg.actions_in(["} catch { if error.isS3NotFound { return nil } }"])[0] == {"s3:ListBucket"}
     assert cg.actions_in(["// s3.deleteObject( in a comment", "StatusStore.createTable(db, table: t)"])[0] == set()
+    # A transaction needs the actions of the kinds of item it holds; unseen kinds, all four.
+    transaction = "try await dynamoDB.transactWriteItems(TransactWriteRequest(items: [.update(request), .put(put)]))"
+    assert cg.actions_in([transaction])[0] == {"dynamodb:UpdateItem", "dynamodb:PutItem"}
+    assert cg.actions_in(["try await dynamoDB.transactWriteItems(request)"])[0] == {
+        "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     processing, _ = cg.used_actions("ProcessingFunctionRole")
     assert "s3:DeleteObject" not in processing and "ssm:PutParameter" in processing
 
