@@ -13,6 +13,20 @@ import Testing
 
 /// Where `swift build` put the bootstraps: beside the test bundle.
 enum Binaries {
+    /// The whole-stack tests' options: the debug bootstraps (each checked to exist), a fresh work
+    /// directory, a 4 s function timeout, 240 s to settle, no progress output.
+    static func stackOptions(workDirectoryPrefix: String) throws -> LocalStackOptions {
+        for function in FunctionKind.allCases { _ = try path(function.executable) }
+        var options = LocalStackOptions()
+        options.binDirectory = directory
+        options.repositoryRoot = repositoryRoot
+        options.workDirectory = NSTemporaryDirectory() + "\(workDirectoryPrefix)-\(UUID().uuidString)"
+        options.functionTimeoutSeconds = 4
+        options.maxSeconds = 240
+        options.verbose = false
+        return options
+    }
+
     static var directory: String {
         var url = URL(fileURLWithPath: Bundle.main.bundlePath)
         while url.path != "/", !FileManager.default.fileExists(atPath: url.appendingPathComponent("probe-lambda").path) {
@@ -239,14 +253,7 @@ struct PipelineCtlTests {
 struct LocalStackMainCommandTests {
     @Test("LocalStack end to end: every record of every accepted file is in OpenSearch or an errors object, every table has its rows, every rejected file its reason")
     func mainCommandLocalStack() async throws {
-        var options = LocalStackOptions()
-        options.binDirectory = Binaries.directory
-        options.repositoryRoot = Binaries.repositoryRoot
-        options.workDirectory = NSTemporaryDirectory() + "local-stack-test-\(UUID().uuidString)"
-        options.functionTimeoutSeconds = 4
-        options.maxSeconds = 240
-        options.verbose = false
-        for function in FunctionKind.allCases { _ = try Binaries.path(function.executable) }
+        let options = try Binaries.stackOptions(workDirectoryPrefix: "local-stack-test")
         let report = try await LocalStackRun(options: options).run()
         let summary = SummaryRenderer.lines(report, layout: StackLayout()).joined(separator: "\n")
         #expect(report.stages == Set(FunctionKind.allCases), "\(summary)")
@@ -272,18 +279,11 @@ struct LocalStackMainCommandTests {
 struct ChaosRunTests {
     @Test("Chaos run, short form: with 10% of requests faulted, every message delivered twice and invocations killed mid-file, the end state equals the clean run's")
     func chaosRunShortForm() async throws {
-        var options = LocalStackOptions()
-        options.binDirectory = Binaries.directory
-        options.repositoryRoot = Binaries.repositoryRoot
-        options.workDirectory = NSTemporaryDirectory() + "chaos-test-\(UUID().uuidString)"
-        options.functionTimeoutSeconds = 4
-        options.maxSeconds = 240
-        options.verbose = false
+        var options = try Binaries.stackOptions(workDirectoryPrefix: "chaos-test")
         var faults = ChaosSettings()
         faults.seed = 1
         options.faults = faults
         options.chaos = true
-        for function in FunctionKind.allCases { _ = try Binaries.path(function.executable) }
         let report = try await ChaosRun(options: options).run()
         let summary = ChaosRun.lines(report).joined(separator: "\n")
         #expect(report.clean.passed, "\(summary)")
