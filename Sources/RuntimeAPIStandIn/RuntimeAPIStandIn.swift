@@ -75,6 +75,8 @@ package final class RuntimeAPIStandIn: @unchecked Sendable {
     private var initErrorPosts: [ErrorPost] = []
     private var invocationErrorPosts: [ErrorPost] = []
     private var nextTimes: [ContinuousClock.Instant] = []
+    /// When each invocation's answer (response or error) arrived, by request id.
+    private var answerTimes: [String: Timestamp] = [:]
     private var stopped = false
 
     package init(functionArn: String = "arn:aws:lambda:us-east-1:123456789012:function:probe-lambda") throws {
@@ -184,6 +186,10 @@ package final class RuntimeAPIStandIn: @unchecked Sendable {
 
     /// The monotonic time of each `GET next`, in arrival order.
     package var nextRequestTimes: [ContinuousClock.Instant] { condition.withLock { nextTimes } }
+
+    /// The wall-clock times at which the runtime's answers arrived, by request id: when the
+    /// runtime posted, whatever delays the caller awaiting `invoke` before it resumes.
+    package var answeredAt: [String: Timestamp] { condition.withLock { answerTimes } }
     package var initErrors: [ErrorPost] { condition.withLock { initErrorPosts } }
     package var invocationErrors: [ErrorPost] { condition.withLock { invocationErrorPosts } }
     /// Answered invocations in the order answered.
@@ -302,6 +308,7 @@ package final class RuntimeAPIStandIn: @unchecked Sendable {
     private func finish(_ requestId: String, _ result: InvocationResult) {
         let waiter = condition.withLock { () -> CheckedContinuation<InvocationResult, Never>? in
             finished[requestId] = result
+            answerTimes[requestId] = SystemClock().now()
             finishOrder.append(requestId)
             condition.broadcast()
             return waiters.removeValue(forKey: requestId)
