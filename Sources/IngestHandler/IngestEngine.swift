@@ -98,6 +98,7 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         var namer = IndexNamer(template: job.index.template, dataset: job.dataset.name, keyParts: job.keyParts, rules: rules)
         var knownIndices: Set<String> = []
         var lastIndex = ""
+        var actions = IndexActionWriter()
         let flattenNewlines: Bool
         if case .jsonDocument = job.dataset.format { flattenNewlines = true } else { flattenNewlines = false }
         // Locals, not stored properties: reading a property of the generic `self` per record looked
@@ -139,6 +140,7 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                     group.addTask { (full.entries, try await sink.send(full)) }
                     inFlight += 1
                     batch = BulkBatch(capacity: capacity)
+                    batch.entries.reserveCapacity(full.entries.count + full.entries.count / 8)
                 }
 
                 var sinceCheck = 0
@@ -153,31 +155,35 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                     }
                     let item: RecordItem?
                     do throws(RecordFileError) {
-                        item = try await stream.next()
+                        if let ready = try stream.nextBuffered() { item = ready } else { item = try await stream.next() }
                     } catch {
                         result.ending = .unreadable(error)
                         break
                     }
-                    guard let item else { break }
+                    guard let item = consume item else { break }
                     result.records += 1
                     result.next = item.next
-                    switch item.outcome {
+                    // The outcome is taken out of the item, not copied: the record is let go of
+                    // before the next one is read, so the reader can reuse its buffers.
+                    let number = item.number
+                    let startOffset = item.startOffset
+                    switch (consume item).outcome {
                     case .failure(let error, _, _):
                         result.parseFailures += 1
                         try await errors.record(
                             IngestErrorEntry(
-                                record: item.number, offset: item.startOffset, stage: .parse, code: error.code.rawValue,
+                                record: number, offset: startOffset, stage: .parse, code: error.code.rawValue,
                                 reason: error.reason, field: error.field))
                     case .record(let record):
                         let id: String
                         let index: String
                         do throws(RecordError) {
-                            id = try job.ids.id(for: record, number: item.number)
+                            id = try job.ids.id(for: record, number: number)
                         } catch {
                             result.parseFailures += 1
                             try await errors.record(
                                 IngestErrorEntry(
-                                    record: item.number, offset: item.startOffset, stage: .parse, code: error.code.rawValue,
+                                    record: number, offset: startOffset, stage: .parse, code: error.code.rawValue,
                                     reason: error.reason, field: error.field))
                             continue
                         }
@@ -187,7 +193,7 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                             result.parseFailures += 1
                             try await errors.record(
                                 IngestErrorEntry(
-                                    record: item.number, offset: item.startOffset, id: id, stage: .parse, code: "InvalidIndexName",
+                                    record: number, offset: startOffset, id: id, stage: .parse, code: "InvalidIndexName",
                                     reason: error.description, field: error.field))
                             continue
                         }
@@ -201,10 +207,10 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                         let estimate = 40 + index.utf8.count + id.utf8.count + record.document.count
                         if !batch.isEmpty, batch.body.count + estimate > chunkBytes { try await submit() }
                         let start = batch.body.count
-                        BulkAction.appendIndex(index: index, id: id, document: record.document, to: &batch.body)
+                        actions.append(index: index, id: id, document: record.document, to: &batch.body)
                         if flattenNewlines { batch.flattenNewlines(documentBytes: record.document.count) }
                         batch.entries.append(
-                            BulkBatch.Entry(index: index, id: id, range: start..<batch.body.count, record: item.number, offset: item.startOffset))
+                            BulkBatch.Entry(index: index, id: id, range: start..<batch.body.count, record: number, offset: startOffset))
                     }
                 }
                 try await submit()

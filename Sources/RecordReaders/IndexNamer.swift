@@ -14,6 +14,8 @@ package struct IndexNamer: Sendable {
     private struct Field: Sendable {
         var name: String
         var datePart: Bool
+        /// Where the field's value sits in records read with the namer's rules.
+        var slot: Int?
     }
 
     package let template: IndexNameTemplate
@@ -25,28 +27,53 @@ package struct IndexNamer: Sendable {
     private var key: [UInt8] = []
     private var lastKey: [UInt8] = []
     private var lastName: String?
+    /// When the template's only field is a date part: names by UTC day, direct-mapped (a day's
+    /// entry sits at `day % 64`), checked before anything else.
+    private var byDay: [(day: Int64, name: String)?]
+    private let soleDateSlot: Int?
+    private let selectionCount: Int
 
     /// Entries kept before the memo starts afresh.
     package static let memoLimit = 4096
 
-    /// - Parameter rules: the dataset's rules (kept for callers; the memo no longer depends on
-    ///   which fields they check).
+    /// - Parameter rules: the rules the records are read with (their selection says where each
+    ///   template field's value is).
     package init(template: IndexNameTemplate, dataset: String, keyParts: [String: String], rules: RecordRules) {
         self.template = template
         self.dataset = dataset
         self.keyParts = keyParts
-        fields = template.segments.compactMap { segment in
+        let fields = template.segments.compactMap { segment -> Field? in
             guard case .field(let name, let part) = segment else { return nil }
-            return Field(name: name, datePart: part != nil)
+            return Field(name: name, datePart: part != nil, slot: rules.selection.slot(of: name))
         }
+        self.fields = fields
+        selectionCount = rules.selection.count
+        soleDateSlot = fields.count == 1 && fields[0].datePart ? fields[0].slot : nil
+        byDay = soleDateSlot == nil ? [] : Array(repeating: nil, count: 64)
+    }
+
+    @inline(__always)
+    private func value(of field: Field, in record: Record) -> FieldValue? {
+        // Records read with other rules are looked up by name.
+        if let slot = field.slot, record.fields.values.count == selectionCount { return record.fields.values[slot] }
+        return record.fields[field.name]
     }
 
     /// The index name for `record`.
     /// - Throws: `IndexNameTemplate.RenderError` when a field is missing or not a date.
     package mutating func name(for record: Record) throws(IndexNameTemplate.RenderError) -> String {
+        if let slot = soleDateSlot, record.fields.values.count == selectionCount, let value = record.fields.values[slot],
+            value.kind == .string, !value.hasEscapes, let day = Self.utcDay(value.raw.dropFirst().dropLast())
+        {
+            let place = Int(truncatingIfNeeded: day & 63)
+            if let entry = byDay[place], entry.day == day { return entry.name }
+            let name = try template.render(dataset: dataset, keyParts: keyParts) { record.fields[$0]?.text }
+            byDay[place] = (day, name)
+            return name
+        }
         key.removeAll(keepingCapacity: true)
         for field in fields {
-            guard let value = record.fields[field.name] else {
+            guard let value = value(of: field, in: record) else {
                 key.append(0)
                 continue
             }

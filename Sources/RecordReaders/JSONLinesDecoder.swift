@@ -39,6 +39,10 @@ package struct JSONLinesDecoder: RecordDecoder {
     /// Set while skipping a line that is too long.
     private var longLine: LongLine?
     private var slots: [ObjectScanner.Slot]
+    /// The selected values of the last record. Each record's `ExtractedFields` shares this array;
+    /// once the caller has let go of that record, the next one is written in place (no allocation
+    /// per record).
+    private var values: [FieldValue?]
     package private(set) var summary = ReaderSummary()
 
     /// - Parameters:
@@ -57,6 +61,7 @@ package struct JSONLinesDecoder: RecordDecoder {
         nextNumber = start.recordNumber
         prelude = StreamPrelude(start: start, sourceOffset: sourceOffset)
         slots = Array(repeating: ObjectScanner.Slot(), count: rules.selection.count)
+        values = Array(repeating: nil, count: rules.selection.count)
     }
 
     package mutating func feed(_ chunk: [UInt8]) {
@@ -159,9 +164,10 @@ package struct JSONLinesDecoder: RecordDecoder {
                 RecordError(failed.code, failed.detail), start: startOffset, end: endOffset, raw: excerpt,
                 truncated: truncated)
         }
-        var values = [FieldValue?](repeating: nil, count: slots.count)
-        for (k, slot) in slots.enumerated() where slot.start >= 0 {
-            values[k] = FieldValue(kind: slot.kind, raw: bytes[slot.start..<slot.end], hasEscapes: slot.hasEscapes)
+        for k in slots.indices {
+            let slot = slots[k]
+            values[k] =
+                slot.start >= 0 ? FieldValue(kind: slot.kind, raw: bytes[slot.start..<slot.end], hasEscapes: slot.hasEscapes) : nil
         }
         if let violation = rules.violation(in: values) {
             let (excerpt, truncated) = rawExcerpt(bytes[first..<last])

@@ -52,10 +52,10 @@ struct ObjectScanner {
         }
     }
 
-    // MARK: The grammar (one loop with an explicit stack, so the index lives in a register)
+    // MARK: The grammar
 
-    private enum Next { case value, key, afterValue }
-
+    /// The record's own members in a straight loop (the common case: scalars, where the selected
+    /// values are), nested arrays and objects in `scanNested`.
     @inline(__always)
     private mutating func run(selection: FieldSelection, slots: inout [Slot]) throws(Failure) {
         skipWhitespace()
@@ -65,11 +65,106 @@ struct ObjectScanner {
             let kind = try scanScalarOrArrayKind()
             throw Failure(code: .notAnObject, offset: 0, detail: "the record is a JSON \(kind), not an object")
         }
+        guard maxDepth >= 1 else { throw tooDeep() }
+        i += 1
+        skipWhitespace()
+        guard i < n else { throw endedEarly() }
+        if p[i] == UInt8(ascii: "}") {
+            i += 1
+            return try finish()
+        }
+        let selecting = selection.count > 0
+        while true {
+            // At a member name's opening quote (white space skipped).
+            guard p[i] == UInt8(ascii: "\"") else { throw unexpected("a member name in quotes") }
+            let keyStart = i + 1
+            var keyEscaped = false
+            try scanString(escaped: &keyEscaped)
+            let slot = selecting ? lookUp(keyStart: keyStart, keyEnd: i - 1, escaped: keyEscaped, selection: selection) : -1
+            try skipColon()
+            let valueStart = i
+            var escaped = false
+            let kind: FieldValue.Kind
+            switch p[i] {
+            case UInt8(ascii: "\""):
+                // Strings and numbers here, not through `scanScalar`: the record's own members
+                // are most of the work.
+                try scanString(escaped: &escaped)
+                kind = .string
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                try scanNumber()
+                kind = .number
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                kind = p[i] == UInt8(ascii: "{") ? .object : .array
+                try scanNested()
+            default:
+                kind = try scanScalar(escaped: &escaped)
+            }
+            if slot >= 0 {
+                slots[slot] = Slot(start: valueStart, end: i, kind: kind, hasEscapes: kind == .string && escaped)
+            }
+            skipWhitespace()
+            guard i < n else { throw endedEarly() }
+            let c = p[i]
+            if c == UInt8(ascii: ",") {
+                i += 1
+                skipWhitespace()
+                guard i < n else { throw endedEarly() }
+            } else if c == UInt8(ascii: "}") {
+                i += 1
+                return try finish()
+            } else {
+                throw unexpected("',' or '}'")
+            }
+        }
+    }
+
+    /// Reads a string, number or literal at its first byte; anything else is not a value here.
+    private mutating func scanScalar(escaped: inout Bool) throws(Failure) -> FieldValue.Kind {
+        switch p[i] {
+        case UInt8(ascii: "\""):
+            try scanString(escaped: &escaped)
+            return .string
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try scanNumber()
+            return .number
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .boolean
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .boolean
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
+        default:
+            throw unexpected("a value")
+        }
+    }
+
+    /// From just past a member name to its value's first byte: white space, ':', white space.
+    @inline(__always)
+    private mutating func skipColon() throws(Failure) {
+        if i < n, p[i] == UInt8(ascii: ":") {
+            i += 1
+        } else {
+            skipWhitespace()
+            guard i < n else { throw endedEarly() }
+            guard p[i] == UInt8(ascii: ":") else { throw unexpected("':' after a member name") }
+            i += 1
+        }
+        skipWhitespace()
+        guard i < n else { throw endedEarly() }
+    }
+
+    private enum Next { case value, key, afterValue }
+
+    /// Reads an array or object inside the record, from its opening bracket to just past its
+    /// closing one (one loop with an explicit stack, so the index lives in a register).
+    private mutating func scanNested() throws(Failure) {
         var stack = BitStack()
-        var slot = -1
-        var valueStart = 0
-        var escaped = false
-        var kind = FieldValue.Kind.null
+        // The record itself is level 0.
+        stack.push(object: true)
         var next = Next.value
 
         while true {
@@ -77,11 +172,6 @@ struct ObjectScanner {
             case .value:
                 // At a value's first byte (white space skipped).
                 switch p[i] {
-                case UInt8(ascii: "\""):
-                    escaped = false
-                    try scanString(escaped: &escaped)
-                    kind = .string
-                    next = .afterValue
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
                     let object = p[i] == UInt8(ascii: "{")
                     guard stack.depth < maxDepth else { throw tooDeep() }
@@ -92,56 +182,25 @@ struct ObjectScanner {
                     if p[i] == (object ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                         i += 1
                         stack.depth -= 1
-                        kind = object ? .object : .array
                         next = .afterValue
                     } else {
                         next = object ? .key : .value
                     }
-                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    try scanNumber()
-                    kind = .number
-                    next = .afterValue
-                case UInt8(ascii: "t"):
-                    try literal("true")
-                    kind = .boolean
-                    next = .afterValue
-                case UInt8(ascii: "f"):
-                    try literal("false")
-                    kind = .boolean
-                    next = .afterValue
-                case UInt8(ascii: "n"):
-                    try literal("null")
-                    kind = .null
-                    next = .afterValue
                 default:
-                    throw unexpected("a value")
+                    var escaped = false
+                    _ = try scanScalar(escaped: &escaped)
+                    next = .afterValue
                 }
             case .key:
                 // At a member name's opening quote (white space skipped).
                 guard p[i] == UInt8(ascii: "\"") else { throw unexpected("a member name in quotes") }
-                let keyStart = i + 1
                 var keyEscaped = false
                 try scanString(escaped: &keyEscaped)
-                if stack.depth == 1 {
-                    slot =
-                        selection.count > 0
-                        ? lookUp(keyStart: keyStart, keyEnd: i - 1, escaped: keyEscaped, selection: selection) : -1
-                }
-                skipWhitespace()
-                guard i < n else { throw endedEarly() }
-                guard p[i] == UInt8(ascii: ":") else { throw unexpected("':' after a member name") }
-                i += 1
-                skipWhitespace()
-                guard i < n else { throw endedEarly() }
-                if stack.depth == 1 { valueStart = i }
+                try skipColon()
                 next = .value
             case .afterValue:
-                // Just past a whole value (`kind`) inside `depth` containers.
-                if stack.depth == 1, slot >= 0 {
-                    slots[slot] = Slot(start: valueStart, end: i, kind: kind, hasEscapes: kind == .string && escaped)
-                    slot = -1
-                }
-                if stack.depth == 0 { return try finish() }
+                // Just past a whole value inside `depth` containers; back in the record: done.
+                if stack.depth == 1 { return }
                 skipWhitespace()
                 guard i < n else { throw endedEarly() }
                 let c = p[i]
@@ -154,7 +213,6 @@ struct ObjectScanner {
                 } else if c == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
                     i += 1
                     stack.depth -= 1
-                    kind = inObject ? .object : .array
                 } else {
                     throw unexpected(inObject ? "',' or '}'" : "',' or ']'")
                 }
@@ -191,9 +249,19 @@ struct ObjectScanner {
     /// Reads a string from its opening quote to just past its closing quote.
     @inline(__always)
     private mutating func scanString(escaped: inout Bool) throws(Failure) {
-        i += 1
+        // Most strings are printable ASCII up to their closing quote.
+        let j = skipPlainStringBytes(p, from: i + 1, end: n)
+        if j < n, p[j] == UInt8(ascii: "\"") {
+            i = j + 1
+            return
+        }
+        i = j
+        try scanStringRest(escaped: &escaped)
+    }
+
+    /// The rest of a string from the first byte that needs attention.
+    private mutating func scanStringRest(escaped: inout Bool) throws(Failure) {
         while true {
-            i = skipPlainStringBytes(p, from: i, end: n)
             guard i < n else { throw fail(.invalidJSON, "a string is not closed") }
             let c = p[i]
             if c == UInt8(ascii: "\"") {
@@ -210,6 +278,7 @@ struct ObjectScanner {
                 guard length > 0 else { throw fail(.invalidUTF8, "invalid UTF-8 in a string") }
                 i += length
             }
+            i = skipPlainStringBytes(p, from: i, end: n)
         }
     }
 

@@ -118,7 +118,7 @@ package struct RecordIDMaker: Sendable, Hashable {
 
     /// `.` and `..` are not valid ids (they name paths), so they are hashed.
     static func isDots(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.elementsEqual([0x2E]) || bytes.elementsEqual([0x2E, 0x2E])
+        bytes.count <= 2 && !bytes.isEmpty && bytes.allSatisfy { $0 == 0x2E }
     }
 
     @inline(__always)
@@ -143,31 +143,55 @@ package struct RecordIDMaker: Sendable, Hashable {
 package enum BulkAction {
     /// Appends `{"index":{"_index":…,"_id":…}}\n<document>\n` to `out` (no `_id` when nil).
     package static func appendIndex(index: String, id: String?, document: ArraySlice<UInt8>, to out: inout [UInt8]) {
-        let hasID = id != nil
-        var index = index
-        var id = id ?? ""
-        index.withUTF8 { index in
-            id.withUTF8 { id in appendAction(index: index, id: hasID ? id : nil, to: &out) }
+        var writer = IndexActionWriter()
+        writer.append(index: index, id: id, document: document, to: &out)
+    }
+}
+
+/// Writes `index` actions record after record. The start of the action line (with the escaped
+/// index name) is kept for the current index name, so a record costs its id's check and three
+/// appends: the action line (assembled on the stack), the document, the newline.
+package struct IndexActionWriter: Sendable {
+    private var index = ""
+    /// `{"index":{"_index":"<index>"`, escaped.
+    private var start: [UInt8] = []
+
+    package init() {}
+
+    /// Appends `{"index":{"_index":…,"_id":…}}\n<document>\n` to `out` (no `_id` when nil).
+    package mutating func append(index: String, id: String?, document: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        if start.isEmpty || index != self.index {
+            self.index = index
+            start = Self.indexActionStart
+            var name = index
+            name.withUTF8 { JSONWriter.writeString(utf8: $0, to: &start) }
+        }
+        if var id {
+            id.withUTF8 { appendAction(id: $0, to: &out) }
+        } else {
+            out.append(contentsOf: start)
+            out.append(contentsOf: Self.actionEnd)
         }
         out.append(contentsOf: document)
         out.append(0x0A)
     }
 
-    /// The action line. Names and ids rarely need escapes: then the line is assembled on the stack
-    /// and appended with one copy, instead of a dozen appends.
-    private static func appendAction(index: UnsafeBufferPointer<UInt8>, id: UnsafeBufferPointer<UInt8>?, to out: inout [UInt8]) {
-        let plain = !index.contains(where: JSONWriter.needsEscape) && !(id?.contains(where: JSONWriter.needsEscape) ?? false)
+    @inline(__always)
+    private func appendAction(id: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        // JSONWriter.needsEscape's rule, inline (it sits in another module).
+        var plain = true
+        for byte in id where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            plain = false
+            break
+        }
         guard plain else {
-            out.append(contentsOf: indexActionStart)
-            JSONWriter.writeString(utf8: index, to: &out)
-            if let id {
-                out.append(contentsOf: idKey)
-                JSONWriter.writeString(utf8: id, to: &out)
-            }
-            out.append(contentsOf: actionEnd)
+            out.append(contentsOf: start)
+            out.append(contentsOf: Self.idKey)
+            JSONWriter.writeString(utf8: id, to: &out)
+            out.append(contentsOf: Self.actionEnd)
             return
         }
-        let length = indexActionStart.count + index.count + 2 + (id.map { idKey.count + $0.count + 2 } ?? 0) + actionEnd.count
+        let length = start.count + Self.idKey.count + id.count + 2 + Self.actionEnd.count
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { line in
             var at = 0
             func put(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -175,21 +199,14 @@ package enum BulkAction {
                 (line.baseAddress! + at).initialize(from: base, count: bytes.count)
                 at += bytes.count
             }
-            func put(_ byte: UInt8) {
-                line[at] = byte
-                at += 1
-            }
-            indexActionStart.withUnsafeBufferPointer { put($0) }
-            put(0x22)
-            put(index)
-            put(0x22)
-            if let id {
-                idKey.withUnsafeBufferPointer { put($0) }
-                put(0x22)
-                put(id)
-                put(0x22)
-            }
-            actionEnd.withUnsafeBufferPointer { put($0) }
+            start.withUnsafeBufferPointer { put($0) }
+            Self.idKey.withUnsafeBufferPointer { put($0) }
+            line[at] = 0x22
+            at += 1
+            put(id)
+            line[at] = 0x22
+            at += 1
+            Self.actionEnd.withUnsafeBufferPointer { put($0) }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: line[..<at]))
         }
     }

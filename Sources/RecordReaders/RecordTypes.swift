@@ -250,13 +250,20 @@ package struct FieldValue: Sendable, Hashable {
 package struct FieldSelection: Sendable, Hashable {
     package let names: [String]
     let utf8: [[UInt8]]
+    /// Bit `k` is set when a name is `k` bytes long (bit 63: 63 bytes or longer): most members
+    /// of a record are told apart from the selection by their length alone.
+    let lengths: UInt64
 
     package init(_ names: [String]) {
         var unique: [String] = []
         for name in names where !unique.contains(name) { unique.append(name) }
         self.names = unique
         self.utf8 = unique.map { Array($0.utf8) }
+        lengths = utf8.reduce(0) { $0 | Self.lengthBit($1.count) }
     }
+
+    @inline(__always)
+    static func lengthBit(_ count: Int) -> UInt64 { 1 << UInt64(min(count, 63)) }
 
     /// The selection a dataset needs: id fields, index-template fields, required and typed fields.
     package init(dataset: DatasetDefinition, extra: [String] = []) {
@@ -275,6 +282,7 @@ package struct FieldSelection: Sendable, Hashable {
     /// The slot whose name is `bytes`, compared byte for byte.
     @inline(__always)
     func slot(matching key: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard lengths & Self.lengthBit(key.count) != 0 else { return nil }
         for (slot, name) in utf8.enumerated() where name.count == key.count {
             let equal = name.withUnsafeBufferPointer { name in
                 name.count == 0 || memcmpEqual(name.baseAddress!, key.baseAddress!, name.count)

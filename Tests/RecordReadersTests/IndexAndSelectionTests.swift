@@ -5,12 +5,14 @@ import Testing
 
 @Suite("Index names, selections and error reporting")
 struct IndexAndSelectionTests {
-    @Test("Memoised index names equal the template's own rendering, across time zones and day boundaries")
+    @Test("Memoised index names equal the template's own rendering, across time zones, day boundaries and cache places")
     func memoisedNames() async throws {
         let orders = try dataset("orders")
         let lines = [
             "2024-01-31T23:30:00Z", "2024-01-31T23:30:00-05:00", "2024-02-01T00:30:00+01:00", "2024-01-31T10:00:00.5Z",
             "2024-12-31T23:59:59z", "20240301T000000Z", "2024-01-31T23:30:00Z",
+            // 64 days apart: the same place in the by-day cache, other months.
+            "2024-01-01T00:00:00Z", "2024-03-05T00:00:00Z", "2024-01-01T12:00:00Z",
         ].enumerated().map { #"{"order_id": \#($0.offset), "created_at": "\#($0.element)"}"# }
         let result = await read(Array(lines.joined(separator: "\n").utf8), dataset: orders)
         #expect(result.records.count == lines.count)
@@ -28,7 +30,7 @@ struct IndexAndSelectionTests {
             names == [
                 "orders-2024.01", "orders-2024.02", "orders-2024.01", "orders-2024.01", "orders-2024.12",
                 "orders-2024.03",
-                "orders-2024.01",
+                "orders-2024.01", "orders-2024.01", "orders-2024.03", "orders-2024.01",
             ])
     }
 

@@ -1,5 +1,6 @@
 import JSONCodec
 import PipelineSettings
+import Primitives
 import RecordReaders
 import Testing
 
@@ -169,5 +170,56 @@ struct JSONLinesTests {
                 #expect(value.json == parsed["a"], "\(text)")
             }
         }
+    }
+
+    @Test("The validator agrees with the strict parser on 20,000 seeded mutations of nested records")
+    func agreesWithParserOnMutations() throws {
+        var random = SplitMix64(seed: 20_261_124)
+        let pieces = [
+            #"{"a":1,"b":"x","c":[1,{"d":[true,null]}],"e":{"f":"\u00e9\n"},"g":-2.5e3}"#,
+            #"{"b":[[],[[]],{}],"a":{"a":{"a":[1,2,3]}},"z":"café"}"#, #"{"a":"\ud83d\ude00","a":false}"#,
+            #"{ "a" : [ 1 , "2" ] , "b" : { } }"#, #"{"a":[[[[[[1]]]]]],"b":{"c":{"d":{"e":{}}}}}"#,
+        ]
+        let alphabet = Array(#"{}[]:,"\ 0123456789.eE+-truefalsn ab\u"#.utf8) + [0xC3, 0xA9, 0x80, 0x0A, 0x09, 0x01]
+        let rules = RecordRules(selection: FieldSelection(["a", "b"]))
+        var options = ReaderOptions()
+        options.maxDepth = 5
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var bytes = Array(pieces[Int(random.next() % UInt64(pieces.count))].utf8)
+            for _ in 0..<Int(random.next() % 4) {
+                let at = Int(random.next() % UInt64(bytes.count))
+                let byte = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                switch random.next() % 3 {
+                case 0: bytes[at] = byte
+                case 1: bytes.insert(byte, at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+            // One line: a newline inside would make two records.
+            bytes = bytes.map { $0 == 0x0A ? 0x20 : $0 }
+            var decoder = JSONLinesDecoder(rules: rules, options: options)
+            decoder.feed(bytes)
+            decoder.finish()
+            let step = try decoder.next()
+            let parsed = try? JSONParser.parse(bytes, maxDepth: 5)
+            let text = String(decoding: bytes, as: UTF8.self)
+            guard case .item(let item) = step else {
+                // Only a blank line gives no item.
+                #expect(bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }, "\(text)")
+                continue
+            }
+            #expect((item.record != nil) == (parsed?.objectValue != nil), "\(text)")
+            if let record = item.record, let object = parsed?.objectValue {
+                accepted += 1
+                for name in ["a", "b"] { #expect(record.fields[name]?.json == object[name], "\(text)") }
+            } else if let error = item.error {
+                if parsed != nil { #expect(error.code == .notAnObject, "\(text)") }
+                let deep = parsed == nil && (try? JSONParser.parse(bytes, maxDepth: 64)) != nil
+                if deep { #expect(error.code == .tooDeep || error.code == .notAnObject, "\(text)") }
+            }
+        }
+        // The mutations leave a fair share of records valid, so both verdicts are exercised.
+        #expect(accepted > 2_000)
     }
 }

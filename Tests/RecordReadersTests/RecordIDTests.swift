@@ -123,6 +123,23 @@ struct RecordIDTests {
         #expect(action["index"]?["_id"]?.stringValue == "a\"b\\c\u{1}")
     }
 
+    @Test("One action writer across index names: each line names its own index, escaped")
+    func actionWriterAcrossIndices() throws {
+        var writer = IndexActionWriter()
+        var out: [UInt8] = []
+        for (index, id) in [("a", "1"), ("b\"c", "2"), ("a", "3"), ("a", "q\"")] {
+            writer.append(index: index, id: id, document: Array("{}".utf8)[...], to: &out)
+        }
+        writer.append(index: "b\"c", id: nil, document: Array("{}".utf8)[...], to: &out)
+        let lines = out.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+        #expect(
+            lines == [
+                #"{"index":{"_index":"a","_id":"1"}}"#, "{}", #"{"index":{"_index":"b\"c","_id":"2"}}"#, "{}",
+                #"{"index":{"_index":"a","_id":"3"}}"#, "{}", #"{"index":{"_index":"a","_id":"q\""}}"#, "{}",
+                #"{"index":{"_index":"b\"c"}}"#, "{}",
+            ])
+    }
+
     @Test("The bulk action line carries index and id; the document follows unchanged")
     func bulkLines() async throws {
         let items = try await records([#"{"order_id": 7, "created_at": "2024-05-01T10:00:00Z", "q": "a\"b"}"#])
