@@ -109,13 +109,17 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         let capacity = chunkBytes + chunkBytes / 8
 
         do {
-            // A finished task hands back its entries (for failure reports), not its body.
-            try await withThrowingTaskGroup(of: ([BulkBatch.Entry], BulkBatchOutcome).self) { group in
+            // A finished task hands back its entries (for failure reports) and its body, emptied
+            // and reused for a later batch: a fresh 5 MiB array would be fresh pages to fault in
+            // each time. At most `concurrency + 1` bodies exist, spare or not.
+            try await withThrowingTaskGroup(of: ([BulkBatch.Entry], BulkBatchOutcome, [UInt8]).self) { group in
                 var inFlight = 0
                 var batch = BulkBatch(capacity: capacity)
+                var spareBodies: [[UInt8]] = []
 
-                func absorb(_ done: ([BulkBatch.Entry], BulkBatchOutcome)) async throws {
-                    let (entries, outcome) = done
+                func absorb(_ done: ([BulkBatch.Entry], BulkBatchOutcome, [UInt8])) async throws {
+                    let (entries, outcome, body) = done
+                    spareBodies.append(body)
                     result.indexed += outcome.succeeded
                     result.requests += outcome.requests
                     result.itemRetries += outcome.itemRetries
@@ -137,9 +141,16 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                     }
                     let full = batch
                     result.bulkBytes += Int64(full.body.count)
-                    group.addTask { (full.entries, try await sink.send(full)) }
+                    group.addTask {
+                        let outcome = try await sink.send(full)
+                        return (full.entries, outcome, full.body)
+                    }
                     inFlight += 1
                     batch = BulkBatch(capacity: capacity)
+                    if var body = spareBodies.popLast() {
+                        body.removeAll(keepingCapacity: true)
+                        batch.body = body
+                    }
                     batch.entries.reserveCapacity(full.entries.count + full.entries.count / 8)
                 }
 

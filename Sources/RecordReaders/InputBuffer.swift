@@ -16,6 +16,11 @@ struct InputBuffer: Sendable {
     private(set) var baseOffset: Int64 = 0
     /// No more input will come.
     var ended = false
+    /// A buffer given up earlier, reused for the next copy once nobody holds a record from it: a
+    /// fresh array per chunk would be fresh pages to fault in each time.
+    private var spare: [UInt8] = []
+    /// Larger buffers (after a long record) are not kept as spares.
+    private static let spareLimit = 1 << 20
 
     init(baseOffset: Int64) { self.baseOffset = baseOffset }
 
@@ -35,6 +40,7 @@ struct InputBuffer: Sendable {
         let from = min(keep ?? position, position)
         if from == bytes.count {
             baseOffset += Int64(bytes.count)
+            keepAsSpare()
             bytes = chunk
             position -= from
             return from
@@ -43,14 +49,24 @@ struct InputBuffer: Sendable {
             bytes.append(contentsOf: chunk)
             return 0
         }
-        var combined = [UInt8]()
+        // Taking the spare leaves it uniquely referenced when no record holds it, so it keeps its
+        // storage; otherwise this allocates, as a fresh array would.
+        var combined = spare
+        spare = []
+        combined.removeAll(keepingCapacity: true)
         combined.reserveCapacity(max(2 * (bytes.count - from), bytes.count - from + chunk.count))
         combined.append(contentsOf: bytes[from...])
         combined.append(contentsOf: chunk)
+        keepAsSpare()
         bytes = combined
         baseOffset += Int64(from)
         position -= from
         return from
+    }
+
+    /// Keeps the held buffer as the spare (it is about to be replaced).
+    private mutating func keepAsSpare() {
+        spare = bytes.capacity <= Self.spareLimit ? bytes : []
     }
 
     /// Drops everything held (a line being skipped).

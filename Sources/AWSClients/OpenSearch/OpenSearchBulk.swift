@@ -62,12 +62,18 @@ package struct BulkSettings: Sendable {
     package var gzipLevel: Int
     /// The `refresh` parameter (`true`, `wait_for`), or `nil` to leave refreshing to the cluster.
     package var refresh: String?
+    /// The `filter_path` of each request: by default the answer keeps `errors` and each item's
+    /// `status` and `error` (items stay in order, one per action), which is all the indexer reads;
+    /// an unfiltered answer repeats index, id, version, shards and sequence numbers for every
+    /// document (about as many bytes as the documents themselves). `nil` asks for all of it.
+    package var answerFilter: String?
     package var jitter: @Sendable () -> Double
     package var sleep: @Sendable (Duration) async throws -> Void
 
     package init(
         maxRequestBytes: Int = 5 << 20, concurrency: Int = 4, maxAttempts: Int = 6, baseDelay: Duration = .milliseconds(200),
         maxDelay: Duration = .seconds(10), gzip: Bool = false, gzipLevel: Int = 1, refresh: String? = nil,
+        answerFilter: String? = BulkSettings.leanAnswer,
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) {
@@ -79,9 +85,13 @@ package struct BulkSettings: Sendable {
         self.gzip = gzip
         self.gzipLevel = gzipLevel
         self.refresh = refresh
+        self.answerFilter = answerFilter
         self.jitter = jitter
         self.sleep = sleep
     }
+
+    /// `errors` and each item's `status` and `error`.
+    package static let leanAnswer = "errors,items.*.status,items.*.error"
 
     func backoff(forRetry retry: Int) -> Duration {
         let exponent = min(retry - 1, 30)
@@ -299,7 +309,8 @@ package struct BulkIndexer: Sendable {
             }
             summary.bytesSent += body.count
             var request = AWSRequest(method: "POST", path: "/_bulk", headers: ["Content-Type": "application/x-ndjson"])
-            if let refresh = settings.refresh { request.query = [("refresh", refresh)] }
+            if let refresh = settings.refresh { request.query.append(("refresh", refresh)) }
+            if let filter = settings.answerFilter { request.query.append(("filter_path", filter)) }
             if settings.gzip {
                 do {
                     body = try Gzip.compress(body, level: settings.gzipLevel)
