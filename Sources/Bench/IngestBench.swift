@@ -159,8 +159,8 @@ enum IngestBench {
         let data = generate(megabytes: parseMB)
         localFile = work.appendingPathComponent("parse.jsonl").path
         try Data(data).write(to: URL(fileURLWithPath: localFile))
-        let parse = try S3DownloadBench.blocking { try await parseAndEncode(data) }
-        var parseRows: [(String, Measurement)] = [("swift engine, discarding sink", parse)]
+        let parse = try parseAndEncodeRuns(data)
+        var parseRows: [(String, Measurement)] = [("swift engine, discarding sink (median)", parse.median)]
         if !options.swiftOnly {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -203,20 +203,27 @@ enum IngestBench {
     /// profiling): one warm-up run, then `BENCH_INGEST_PARSE_RUNS` (default 5) measured runs.
     static func runParseOnly() throws {
         let parseMB = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_PARSE_MB"] ?? "") ?? 64
+        let runs = try parseAndEncodeRuns(generate(megabytes: parseMB))
+        let median = runs.median
+        let best = runs.sorted[0]
+        print(
+            "swift engine, discarding sink: \(median.records) records, \(median.bytes >> 20) MiB, \(runs.sorted.count) runs after a warm-up: "
+                + "median \(parseRate(median)) MB per CPU-second (\(String(format: "%.3f", median.cpuSeconds)) s), best \(parseRate(best)), "
+                + "\(Int(Double(median.records) / median.cpuSeconds)) records per CPU-second, peak RSS \(median.maxRSSKiB / 1024) MiB")
+    }
+
+    static func parseRate(_ m: Measurement) -> String { String(format: "%.1f", Double(m.bytes) / 1e6 / m.cpuSeconds) }
+
+    /// The engine from memory into a discarding sink: one warm-up run, then `BENCH_INGEST_PARSE_RUNS`
+    /// (default 5) measured runs, sorted by CPU time; each run's rate is printed.
+    static func parseAndEncodeRuns(_ data: [UInt8]) throws -> (median: Measurement, sorted: [Measurement]) {
         let runs = max(1, Int(ProcessInfo.processInfo.environment["BENCH_INGEST_PARSE_RUNS"] ?? "") ?? 5)
-        let data = generate(megabytes: parseMB)
         _ = try S3DownloadBench.blocking { try await parseAndEncode(data) }
         var measured: [Measurement] = []
         for _ in 0..<runs { measured.append(try S3DownloadBench.blocking { try await parseAndEncode(data) }) }
-        let byCPU = measured.sorted { $0.cpuSeconds < $1.cpuSeconds }
-        let median = byCPU[byCPU.count / 2]
-        let best = byCPU[0]
-        func rate(_ m: Measurement) -> String { String(format: "%.1f", Double(m.bytes) / 1e6 / m.cpuSeconds) }
-        print(
-            "swift engine, discarding sink: \(median.records) records, \(median.bytes >> 20) MiB, \(runs) runs after a warm-up: "
-                + "median \(rate(median)) MB per CPU-second (\(String(format: "%.3f", median.cpuSeconds)) s), best \(rate(best)), "
-                + "\(Int(Double(median.records) / median.cpuSeconds)) records per CPU-second, peak RSS \(median.maxRSSKiB / 1024) MiB")
-        print("  each run, MB per CPU-second: " + measured.map(rate).joined(separator: ", "))
+        print("parse+encode, each run, MB per CPU-second: " + measured.map(parseRate).joined(separator: ", "))
+        let sorted = measured.sorted { $0.cpuSeconds < $1.cpuSeconds }
+        return (sorted[sorted.count / 2], sorted)
     }
 
     static func singleChunk(_ data: [UInt8]) -> HTTPBodyStream {
