@@ -2,7 +2,7 @@ import JSONCodec
 import Primitives
 
 /// One parsed bulk action; its document line stays bytes of the request body.
-private struct BulkEntry {
+struct BulkEntry: Equatable {
     enum Action: String { case index, create, update, delete }
     var action: Action
     var index: String?
@@ -97,7 +97,7 @@ extension StandInCore {
     }
 
     /// An action line read through the JSON parser, with OpenSearch's errors for malformed ones.
-    private static func actionEntry(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int, defaultIndex: String?) throws(OpenSearchFailure) -> BulkEntry {
+    static func actionEntry(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int, defaultIndex: String?) throws(OpenSearchFailure) -> BulkEntry {
         let actionJSON: JSON
         do {
             actionJSON = try JSONParser.parse(line)
@@ -395,7 +395,7 @@ extension StandInCore {
 /// (either member optional, in either order, each once), with plain printable ASCII names and ids
 /// (no quote, backslash or control character), read without the JSON parser. Any other shape
 /// answers `nil` and goes to the parser, which reads these lines to the same entry.
-private enum ActionLine {
+enum ActionLine {
     static func quick(_ line: UnsafeBufferPointer<UInt8>, defaultIndex: String?) -> BulkEntry? {
         var at = 0
         func take(_ literal: StaticString) -> Bool {
