@@ -1,3 +1,4 @@
+import Foundation
 import JSONCodec
 import Primitives
 
@@ -30,16 +31,14 @@ extension StandInCore {
             items.reserveCapacity(entries.count * 180)
             var errors = false
             var context = BulkContext(body: body, keepsRecords: storage != nil)
-            var named: Set<String> = []
+            var open: OpenIndex?
             for (position, entry) in entries.enumerated() {
                 if position > 0 { items.append(UInt8(ascii: ",")) }
-                let outcome = apply(entry, context: &context)
-                if context.lastName != entry.index, let name = entry.index { named.insert(name) }
-                context.lastName = entry.index
+                let outcome = apply(entry, open: &open, context: &context)
                 if case .failed = outcome { errors = true }
                 outcome.write(action: entry.action, forcedRefresh: forced, to: &items)
             }
-            close(&context)
+            close(&open, &context)
             if let storage {
                 do {
                     for name in context.touchedMeta.sorted() { if let index = indices[name] { try storage.saveMeta(index) } }
@@ -49,7 +48,7 @@ extension StandInCore {
                 }
             }
             if refresh {
-                for name in named { indices[name]?.refresh() }
+                for name in Set(entries.compactMap(\.index)) { indices[name]?.refresh() }
             }
             var out: [UInt8] = []
             out.reserveCapacity(items.count + 48)
@@ -128,8 +127,9 @@ extension StandInCore {
 
         mutating func next() -> Range<Int>? {
             guard start < bytes.count else { return nil }
-            var end = start
-            while bytes[end] != 0x0A { end += 1 }  // the body ends with a newline
+            // The body ends with a newline.
+            let found = memchr(bytes.baseAddress! + start, 0x0A, bytes.count - start)!
+            let end = bytes.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
             defer { start = end + 1 }
             number += 1
             return start..<end
@@ -161,9 +161,8 @@ extension StandInCore {
     }
 
     /// What one request's items share: the body, the write-ahead records (kept only with a data
-    /// directory), the indices whose metadata changed, index names already checked, `_shards`
-    /// fragments, and the index the last items went to, taken out of `indices` while the items
-    /// for it follow one another (so its documents are uniquely referenced and change in place).
+    /// directory), the indices whose metadata changed, index names already checked and `_shards`
+    /// fragments.
     private struct BulkContext {
         let body: [UInt8]
         let keepsRecords: Bool
@@ -171,8 +170,6 @@ extension StandInCore {
         var touchedMeta: Set<String> = []
         var nameFailures: [String: OpenSearchFailure?] = [:]
         var shards: [String: [UInt8]] = [:]
-        var open: OpenIndex?
-        var lastName: String?
 
         init(body: [UInt8], keepsRecords: Bool) {
             self.body = body
@@ -180,16 +177,21 @@ extension StandInCore {
         }
     }
 
+    /// The index the last items went to, taken out of `indices` while the items for it follow one
+    /// another (so its documents are uniquely referenced and change in place).
     private struct OpenIndex {
         var state: IndexState
+        /// The name as the answers write it (a JSON string) and the `_shards` object.
+        let nameJSON: [UInt8]
         let shards: [UInt8]
         var records: [LogRecord] = []
     }
 
     /// Puts the open index back into `indices`.
-    private func close(_ context: inout BulkContext) {
-        guard let open = context.open else { return }
-        context.open = nil
+    private func close(_ open: inout OpenIndex?, _ context: inout BulkContext) {
+        guard let closing = open else { return }
+        open = nil
+        let open = closing
         let name = open.state.name
         indices[name] = open.state
         if !open.records.isEmpty { context.records[name, default: []] += open.records }
@@ -197,56 +199,185 @@ extension StandInCore {
 
     /// One item's answer.
     private enum ItemOutcome {
-        /// `shards` is the `_shards` object's bytes.
-        case written(index: String, id: String, version: Int, result: String, status: Int, seqNo: Int, shards: [UInt8])
+        enum Result {
+            case created, updated, deleted, notFound, noop
+
+            var bytes: [UInt8] {
+                switch self {
+                case .created: Self.createdBytes
+                case .updated: Self.updatedBytes
+                case .deleted: Self.deletedBytes
+                case .notFound: Self.notFoundBytes
+                case .noop: Self.noopBytes
+                }
+            }
+            private static let createdBytes = Array(#","result":"created","#.utf8)
+            private static let updatedBytes = Array(#","result":"updated","#.utf8)
+            private static let deletedBytes = Array(#","result":"deleted","#.utf8)
+            private static let notFoundBytes = Array(#","result":"not_found","#.utf8)
+            private static let noopBytes = Array(#","result":"noop","#.utf8)
+        }
+
+        /// `index` is the name as a JSON string, `shards` the `_shards` object's bytes.
+        case written(index: [UInt8], id: String, version: Int, result: Result, status: Int, seqNo: Int, shards: [UInt8])
         case failed(index: String, id: String, failure: OpenSearchFailure)
 
         private static let noopShards = Array(#"{"total":0,"successful":0,"failed":0}"#.utf8)
+        private static let indexStart = Array(#"{"index":{"_index":"#.utf8)
+        private static let createStart = Array(#"{"create":{"_index":"#.utf8)
+        private static let updateStart = Array(#"{"update":{"_index":"#.utf8)
+        private static let deleteStart = Array(#"{"delete":{"_index":"#.utf8)
 
-        static func noop(index: String, id: String, version: Int, seqNo: Int) -> ItemOutcome {
-            .written(index: index, id: id, version: version, result: "noop", status: 200, seqNo: seqNo, shards: noopShards)
+        private static func start(_ action: BulkEntry.Action) -> [UInt8] {
+            switch action {
+            case .index: indexStart
+            case .create: createStart
+            case .update: updateStart
+            case .delete: deleteStart
+            }
+        }
+        private static let idKey = Array(#","_id":"#.utf8)
+        private static let versionKey = Array(#","_version":"#.utf8)
+        private static let forcedShardsKey = Array(#""forced_refresh":true,"_shards":"#.utf8)
+        private static let shardsKey = Array(#""_shards":"#.utf8)
+        private static let seqNoKey = Array(#","_seq_no":"#.utf8)
+        private static let termStatusKey = Array(#","_primary_term":1,"status":"#.utf8)
+        private static let statusKey = Array(#","status":"#.utf8)
+        private static let errorKey = Array(#","error":"#.utf8)
+        private static let end = Array("}}".utf8)
+
+        static func noop(index: [UInt8], id: String, version: Int, seqNo: Int) -> ItemOutcome {
+            .written(index: index, id: id, version: version, result: .noop, status: 200, seqNo: seqNo, shards: noopShards)
         }
 
         /// `{"<action>":{…}}`, members in OpenSearch's order (`forced_refresh` follows `result`).
         func write(action: BulkEntry.Action, forcedRefresh: Bool, to out: inout [UInt8]) {
-            out.append(contentsOf: #"{""#.utf8)
-            out.append(contentsOf: action.rawValue.utf8)
-            out.append(contentsOf: #"":{"_index":"#.utf8)
+            if case .written(let index, let id, let version, let result, let status, let seqNo, let shards) = self {
+                var id = id
+                let written = id.withUTF8 { id in
+                    Self.writePlain(
+                        action: action, index: index, id: id, version: version, result: result, forcedRefresh: forcedRefresh, status: status, seqNo: seqNo,
+                        shards: shards, to: &out)
+                }
+                if written { return }
+            }
+            out.append(contentsOf: Self.start(action))
             switch self {
             case .written(let index, let id, let version, let result, let status, let seqNo, let shards):
-                JSONWriter.writeString(index, to: &out)
-                out.append(contentsOf: #","_id":"#.utf8)
+                out.append(contentsOf: index)
+                out.append(contentsOf: Self.idKey)
                 JSONWriter.writeString(id, to: &out)
-                out.append(contentsOf: #","_version":"#.utf8)
-                out.append(contentsOf: String(version).utf8)
-                out.append(contentsOf: #","result":""#.utf8)
-                out.append(contentsOf: result.utf8)
-                out.append(contentsOf: (forcedRefresh && result != "noop" ? #"","forced_refresh":true,"_shards":"# : #"","_shards":"#).utf8)
+                out.append(contentsOf: Self.versionKey)
+                Self.appendDecimal(version, to: &out)
+                out.append(contentsOf: result.bytes)
+                out.append(contentsOf: forcedRefresh && result != .noop ? Self.forcedShardsKey : Self.shardsKey)
                 out.append(contentsOf: shards)
-                out.append(contentsOf: #","_seq_no":"#.utf8)
-                out.append(contentsOf: String(seqNo).utf8)
-                out.append(contentsOf: #","_primary_term":1,"status":"#.utf8)
-                out.append(contentsOf: String(status).utf8)
+                out.append(contentsOf: Self.seqNoKey)
+                Self.appendDecimal(seqNo, to: &out)
+                out.append(contentsOf: Self.termStatusKey)
+                Self.appendDecimal(status, to: &out)
             case .failed(let index, let id, let failure):
                 JSONWriter.writeString(index, to: &out)
-                out.append(contentsOf: #","_id":"#.utf8)
+                out.append(contentsOf: Self.idKey)
                 JSONWriter.writeString(id, to: &out)
-                out.append(contentsOf: #","status":"#.utf8)
-                out.append(contentsOf: String(failure.status).utf8)
-                out.append(contentsOf: #","error":"#.utf8)
+                out.append(contentsOf: Self.statusKey)
+                Self.appendDecimal(failure.status, to: &out)
+                out.append(contentsOf: Self.errorKey)
                 JSONWriter.write(.object(failure.object), to: &out)
             }
-            out.append(contentsOf: "}}".utf8)
+            out.append(contentsOf: Self.end)
+        }
+
+        /// A written item whose id needs no escapes, assembled on the stack and appended with one
+        /// copy (the same bytes as the general path); `false` when the id needs escapes.
+        private static func writePlain(
+            action: BulkEntry.Action, index: [UInt8], id: UnsafeBufferPointer<UInt8>, version: Int, result: Result, forcedRefresh: Bool, status: Int,
+            seqNo: Int, shards: [UInt8], to out: inout [UInt8]
+        ) -> Bool {
+            for byte in id where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            guard version >= 0, seqNo >= 0, status >= 0 else { return false }
+            let start = start(action)
+            let resultBytes = result.bytes
+            let shardsKey = forcedRefresh && result != .noop ? forcedShardsKey : shardsKey
+            let capacity =
+                start.count + index.count + idKey.count + id.count + 2 + versionKey.count + resultBytes.count + shardsKey.count + shards.count
+                + seqNoKey.count + termStatusKey.count + end.count + 3 * 20
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+                let base = buffer.baseAddress!
+                var at = 0
+                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                    if let source = bytes.baseAddress { (base + at).initialize(from: source, count: bytes.count) }
+                    at += bytes.count
+                }
+                func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
+                func put(decimal value: Int) {
+                    var digits = 1
+                    var rest = value
+                    while rest >= 10 {
+                        rest /= 10
+                        digits += 1
+                    }
+                    rest = value
+                    for position in stride(from: at + digits - 1, through: at, by: -1) {
+                        (base + position).initialize(to: UInt8(ascii: "0") + UInt8(rest % 10))
+                        rest /= 10
+                    }
+                    at += digits
+                }
+                put(start)
+                put(index)
+                put(idKey)
+                (base + at).initialize(to: UInt8(ascii: "\""))
+                at += 1
+                put(id)
+                (base + at).initialize(to: UInt8(ascii: "\""))
+                at += 1
+                put(versionKey)
+                put(decimal: version)
+                put(resultBytes)
+                put(shardsKey)
+                put(shards)
+                put(seqNoKey)
+                put(decimal: seqNo)
+                put(termStatusKey)
+                put(decimal: status)
+                put(end)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<at]))
+            }
+            return true
+        }
+
+        /// `value` in decimal, as `String(value)` writes it.
+        private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+            guard value >= 0 else {
+                out.append(contentsOf: String(value).utf8)
+                return
+            }
+            var digits = 1
+            var rest = value
+            while rest >= 10 {
+                rest /= 10
+                digits += 1
+            }
+            let start = out.count
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+            out.withUnsafeMutableBufferPointer { buffer in
+                var rest = value
+                for position in stride(from: start + digits - 1, through: start, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
         }
     }
 
     /// Applies one action; the caller holds the lock.
-    private func apply(_ entry: BulkEntry, context: inout BulkContext) -> ItemOutcome {
+    private func apply(_ entry: BulkEntry, open: inout OpenIndex?, context: inout BulkContext) -> ItemOutcome {
         let name = entry.index ?? ""
         let id = entry.id ?? StandInIDs.documentID()
         func failed(_ failure: OpenSearchFailure) -> ItemOutcome { .failed(index: name, id: id, failure: failure) }
         // Compared as bytes: names that are equal only as Unicode text are checked on their own.
-        let isOpen = context.open?.state.name.utf8.elementsEqual(name.utf8) ?? false
+        let isOpen = open.map { Self.sameBytes($0.state.name, name) } ?? false
         if !isOpen {
             let nameFailure: OpenSearchFailure?
             if let known = context.nameFailures[name] {
@@ -267,7 +398,7 @@ extension StandInCore {
             return failed(.rejectedExecution())
         }
         if !isOpen {
-            close(&context)
+            close(&open, &context)
             if indices[name] == nil {
                 if entry.action == .delete { return failed(.indexNotFound(name)) }
                 // action.auto_create_index: the index appears with dynamic mappings.
@@ -284,24 +415,22 @@ extension StandInCore {
                 shards = state.writeShards.bytes
                 context.shards[name] = shards
             }
-            context.open = OpenIndex(state: state, shards: shards)
+            var nameJSON: [UInt8] = []
+            JSONWriter.writeString(name, to: &nameJSON)
+            open = OpenIndex(state: state, nameJSON: nameJSON, shards: shards)
         }
-        var open = context.open!
-        context.open = nil
-        defer { context.open = open }
-        return apply(entry, name: name, id: id, to: &open, context: &context)
+        return apply(entry, name: name, id: id, to: &open!, context: &context)
     }
 
     /// Applies one action to the open index.
     private func apply(_ entry: BulkEntry, name: String, id: String, to open: inout OpenIndex, context: inout BulkContext) -> ItemOutcome {
-        let existing = open.state.live[id]
         func shardFailure(_ type: String, _ reason: String, status: Int) -> OpenSearchFailure {
             OpenSearchFailure(
                 status: status, type: type, reason: reason,
                 extra: [("index", .string(name)), ("shard", "0"), ("index_uuid", .string(open.state.uuid))])
         }
-        func written(_ version: Int, _ result: String, _ status: Int, seqNo: Int) -> ItemOutcome {
-            .written(index: name, id: id, version: version, result: result, status: status, seqNo: seqNo, shards: open.shards)
+        func written(_ version: Int, _ result: ItemOutcome.Result, _ status: Int, seqNo: Int) -> ItemOutcome {
+            .written(index: open.nameJSON, id: id, version: version, result: result, status: status, seqNo: seqNo, shards: open.shards)
         }
         /// Stores `bytes` (a valid JSON object whose values fit the mapping); its sequence number.
         func store(_ bytes: ArraySlice<UInt8>, version: Int) -> Int {
@@ -311,6 +440,20 @@ extension StandInCore {
             if open.state.dirtySince == nil { open.state.dirtySince = configuration.clock.now() }
             if context.keepsRecords { open.records.append(.put(id: id, version: version, seqNo: seqNo, source: bytes)) }
             return seqNo
+        }
+        /// Stores `bytes` over any earlier version, with one lookup when the id is new.
+        func put(_ bytes: ArraySlice<UInt8>) -> (version: Int, seqNo: Int, replaced: Bool) {
+            let seqNo = open.state.nextSeqNo
+            open.state.nextSeqNo += 1
+            var version = 1
+            let previous = open.state.live.updateValue(StoredDocument(bytes: bytes, version: 1, seqNo: seqNo), forKey: id)
+            if let previous {
+                version = previous.version + 1
+                open.state.live[id]!.version = version
+            }
+            if open.state.dirtySince == nil { open.state.dirtySince = configuration.clock.now() }
+            if context.keepsRecords { open.records.append(.put(id: id, version: version, seqNo: seqNo, source: bytes)) }
+            return (version, seqNo, previous != nil)
         }
         /// Maps `source`'s new fields (or throws `mapper_parsing_exception`).
         func map(_ source: JSONObject) throws(OpenSearchFailure) {
@@ -326,16 +469,16 @@ extension StandInCore {
                 let line = Self.trimmed(context.body[entry.document!])
                 let fits = line.withUnsafeBufferPointer { DocumentCheck.fits($0, open.state.mapping.fields) }
                 let tree = fits ? nil : try Self.parseDocument(line)
-                if entry.action == .create, let existing {
+                if entry.action == .create, let existing = open.state.live[id] {
                     throw shardFailure(
                         "version_conflict_engine_exception", "[\(id)]: version conflict, document already exists (current version [\(existing.version)])",
                         status: 409)
                 }
                 if let tree { try map(tree) }
-                let version = (existing?.version ?? 0) + 1
-                let seqNo = store(line, version: version)
-                return existing == nil ? written(version, "created", 201, seqNo: seqNo) : written(version, "updated", 200, seqNo: seqNo)
+                let (version, seqNo, replaced) = put(line)
+                return replaced ? written(version, .updated, 200, seqNo: seqNo) : written(version, .created, 201, seqNo: seqNo)
             case .update:
+                let existing = open.state.live[id]
                 let request = try Self.parseDocument(context.body[entry.document!])
                 guard let doc = request["doc"]?.objectValue ?? request["upsert"]?.objectValue else {
                     throw OpenSearchFailure.validation(["script or doc is missing"])
@@ -345,27 +488,34 @@ extension StandInCore {
                     guard let upsert else { throw shardFailure("document_missing_exception", "[\(id)]: document missing", status: 404) }
                     try map(upsert)
                     let seqNo = store(JSON.object(upsert).bytes[...], version: 1)
-                    return written(1, "created", 201, seqNo: seqNo)
+                    return written(1, .created, 201, seqNo: seqNo)
                 }
                 let merged = Self.merge(current, doc)
                 if merged == current {
-                    return .noop(index: name, id: id, version: existing.version, seqNo: existing.seqNo)
+                    return .noop(index: open.nameJSON, id: id, version: existing.version, seqNo: existing.seqNo)
                 }
                 try map(merged)
                 let seqNo = store(JSON.object(merged).bytes[...], version: existing.version + 1)
-                return written(existing.version + 1, "updated", 200, seqNo: seqNo)
+                return written(existing.version + 1, .updated, 200, seqNo: seqNo)
             case .delete:
+                let existing = open.state.live[id]
                 let seqNo = open.state.nextSeqNo
                 open.state.nextSeqNo += 1
-                guard let existing else { return written(1, "not_found", 404, seqNo: seqNo) }
+                guard let existing else { return written(1, .notFound, 404, seqNo: seqNo) }
                 open.state.live[id] = nil
                 if open.state.dirtySince == nil { open.state.dirtySince = configuration.clock.now() }
                 if context.keepsRecords { open.records.append(.delete(id: id, seqNo: seqNo)) }
-                return written(existing.version + 1, "deleted", 200, seqNo: seqNo)
+                return written(existing.version + 1, .deleted, 200, seqNo: seqNo)
             }
         } catch {
             return .failed(index: name, id: id, failure: error)
         }
+    }
+
+    private static func sameBytes(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { a in b.withUTF8 { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
     }
 
     /// `line` without the JSON white space around it.

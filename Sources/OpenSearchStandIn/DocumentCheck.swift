@@ -26,12 +26,17 @@ final class FieldTable: Sendable {
 
     struct Field: Sendable {
         let name: String
-        let key: [UInt8]
         let accepts: Accepts
     }
 
     /// One entry per distinct name, holding the last definition (as `JSONObject` lookups answer).
     let fields: [Field]
+    /// Every name's bytes, one after another; `ends[i]` is where name `i` ends.
+    private let keys: [UInt8]
+    private let ends: [Int]
+    /// Whether each name is written in JSON as its bytes between quotes (printable ASCII, no
+    /// quote or backslash).
+    private let plain: [Bool]
     /// Whether every name is ASCII: then a key's bytes equal a name's bytes exactly when the two
     /// strings are equal (otherwise `String` equality, which is canonical equivalence, decides).
     let asciiNames: Bool
@@ -39,14 +44,22 @@ final class FieldTable: Sendable {
     init(properties: JSONObject) {
         var fields: [Field] = []
         for member in properties {
-            let field = Field(name: member.key, key: Array(member.key.utf8), accepts: Self.accepts(member.value))
             if let earlier = fields.firstIndex(where: { $0.name == member.key }) {
                 fields.remove(at: earlier)
             }
-            fields.append(field)
+            fields.append(Field(name: member.key, accepts: Self.accepts(member.value)))
         }
         self.fields = fields
-        asciiNames = fields.allSatisfy { $0.key.allSatisfy { $0 < 0x80 } }
+        var keys: [UInt8] = []
+        var ends: [Int] = []
+        for field in fields {
+            keys += field.name.utf8
+            ends.append(keys.count)
+        }
+        self.keys = keys
+        self.ends = ends
+        asciiNames = keys.allSatisfy { $0 < 0x80 }
+        plain = fields.map { $0.name.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") } }
     }
 
     private static func accepts(_ definition: JSON) -> Accepts {
@@ -63,16 +76,48 @@ final class FieldTable: Sendable {
         }
     }
 
-    /// The field named by a key's (unescaped) bytes.
-    func field(_ key: UnsafeBufferPointer<UInt8>, isASCII: Bool) -> Field? {
-        if asciiNames, isASCII {
-            for field in fields where field.key.count == key.count {
-                if field.key.withUnsafeBufferPointer({ $0.elementsEqual(key) }) { return field }
-            }
-            return nil
+    /// The length of the name of the field at `position` when `bytes` at `at` hold exactly that
+    /// name between quotes, plainly written; `nil` otherwise. (Names are distinct ASCII, so the key
+    /// names that field and no other.)
+    @inline(__always)
+    func plainName(at: Int, in bytes: UnsafeBufferPointer<UInt8>, position: Int) -> Int? {
+        guard asciiNames, position < ends.count, plain[position] else { return nil }
+        let start = position == 0 ? 0 : ends[position - 1]
+        let length = ends[position] - start
+        guard bytes.count - at >= length + 2, bytes[at + length + 1] == UInt8(ascii: "\"") else { return nil }
+        return keys.withUnsafeBufferPointer { keys in
+            for offset in 0..<length where keys[start + offset] != bytes[at + 1 + offset] { return nil }
+            return length
         }
-        let name = String(decoding: key, as: UTF8.self)
-        return fields.last { $0.name == name }
+    }
+
+    /// The position in `fields` of the field named by a key's (unescaped) bytes. The search
+    /// starts at `hint` (documents tend to name their fields in the same order every time).
+    func position(of key: UnsafeBufferPointer<UInt8>, isASCII: Bool, hint: Int) -> Int? {
+        let count = ends.count
+        guard count > 0 else { return nil }
+        guard asciiNames, isASCII else {
+            let name = String(decoding: key, as: UTF8.self)
+            return fields.lastIndex { $0.name == name }
+        }
+        return keys.withUnsafeBufferPointer { keys -> Int? in
+            ends.withUnsafeBufferPointer { ends -> Int? in
+                var position = hint < count ? hint : 0
+                for _ in 0..<count {
+                    let start = position == 0 ? 0 : ends[position - 1]
+                    if ends[position] - start == key.count {
+                        var same = true
+                        for offset in 0..<key.count where keys[start + offset] != key[offset] {
+                            same = false
+                            break
+                        }
+                        if same { return position }
+                    }
+                    position = position + 1 == count ? 0 : position + 1
+                }
+                return nil
+            }
+        }
     }
 }
 
@@ -137,15 +182,25 @@ struct DocumentCheck {
             index += 1
             return
         }
+        // Documents tend to name their fields in the mapping's order: each key is first compared
+        // with the field after the last one found.
+        var hint = 0
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw Unsure() }
-            let key = try string()
-            guard !key.escaped else { throw Unsure() }
+            let position: Int?
+            if let expected = fields.plainName(at: index, in: bytes, position: hint) {
+                position = hint
+                index += expected + 2
+            } else {
+                let key = try string()
+                guard !key.escaped else { throw Unsure() }
+                position = fields.position(of: UnsafeBufferPointer(rebasing: bytes[key.range]), isASCII: key.ascii, hint: hint)
+            }
+            if let position { hint = position + 1 }
             skipWhitespace()
             try expect(UInt8(ascii: ":"))
             skipWhitespace()
-            let name = UnsafeBufferPointer(rebasing: bytes[key.range])
             if peek() == UInt8(ascii: "[") {
                 // An array's elements are each a value of the field.
                 guard depth + 1 <= Self.maxDepth else { throw Unsure() }
@@ -156,7 +211,7 @@ struct DocumentCheck {
                 } else {
                     while true {
                         skipWhitespace()
-                        try value(of: name, keyIsASCII: key.ascii, in: fields, depth: depth + 1)
+                        try value(of: position, in: fields, depth: depth + 1)
                         skipWhitespace()
                         guard let byte = peek() else { throw Unsure() }
                         index += 1
@@ -165,7 +220,7 @@ struct DocumentCheck {
                     }
                 }
             } else {
-                try value(of: name, keyIsASCII: key.ascii, in: fields, depth: depth)
+                try value(of: position, in: fields, depth: depth)
             }
             skipWhitespace()
             guard let byte = peek() else { throw Unsure() }
@@ -175,15 +230,15 @@ struct DocumentCheck {
         }
     }
 
-    /// One value (or array element) of the field `name`.
-    private mutating func value(of name: UnsafeBufferPointer<UInt8>, keyIsASCII: Bool, in fields: FieldTable, depth: Int) throws(Unsure) {
+    /// One value (or array element) of the field at `position` in `fields` (`nil`: not mapped).
+    private mutating func value(of position: Int?, in fields: FieldTable, depth: Int) throws(Unsure) {
         guard let first = peek() else { throw Unsure() }
         if first == UInt8(ascii: "n") {
             try literal("null")  // null is never mapped nor checked
             return
         }
-        guard let field = fields.field(name, isASCII: keyIsASCII) else { throw Unsure() }
-        switch field.accepts {
+        guard let position else { throw Unsure() }
+        switch fields.fields[position].accepts {
         case .object(let inner):
             guard first == UInt8(ascii: "{"), let inner else { throw Unsure() }
             try object(inner, depth: depth + 1)
@@ -193,9 +248,23 @@ struct DocumentCheck {
             guard first != UInt8(ascii: "{") else { throw Unsure() }
             try skipValue(depth: depth)
         case .integral(let bounds):
+            if first != UInt8(ascii: "\""), let integer = shortInteger() {
+                // Up to 15 digits: exact as a Double, so the bounds compare as `Mapping` does.
+                guard bounds.contains(Double(integer)) else { throw Unsure() }
+                return
+            }
             let text = try numericText(first)
             guard let number = Double(text), number.isFinite, bounds.contains(number.rounded(.towardZero)) else { throw Unsure() }
         case .floating:
+            if first != UInt8(ascii: "\"") {
+                guard first == UInt8(ascii: "-") || Self.isDigit(first) else { throw Unsure() }
+                let range = try number()
+                // Without an exponent, fewer than 300 characters are a finite Double.
+                if range.count < 300, !bytes[range].contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) { return }
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+                guard let number = Double(text), number.isFinite else { throw Unsure() }
+                return
+            }
             let text = try numericText(first)
             guard let number = Double(text), number.isFinite else { throw Unsure() }
         case .boolean:
@@ -222,6 +291,28 @@ struct DocumentCheck {
         case .unusable:
             throw Unsure()
         }
+    }
+
+    /// A number at `index` written as an integer of at most 15 digits, read (and passed); `nil`,
+    /// with nothing read, for any other number.
+    private mutating func shortInteger() -> Int? {
+        var at = index
+        let negative = at < bytes.count && bytes[at] == UInt8(ascii: "-")
+        if negative { at += 1 }
+        var value = 0
+        let digitsStart = at
+        while at < bytes.count, Self.isDigit(bytes[at]), at - digitsStart < 16 {
+            value = value * 10 + Int(bytes[at] - UInt8(ascii: "0"))
+            at += 1
+        }
+        let digits = at - digitsStart
+        guard digits > 0, digits <= 15, !(digits > 1 && bytes[digitsStart] == UInt8(ascii: "0")) else { return nil }
+        if at < bytes.count {
+            let next = bytes[at]
+            guard next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E"), !Self.isDigit(next) else { return nil }
+        }
+        index = at
+        return negative ? -value : value
     }
 
     /// The text a numeric field reads: a number as written, or a string without escapes with its
@@ -326,6 +417,10 @@ struct DocumentCheck {
         var escaped = false
         var highBits: UInt8 = 0
         while index < bytes.count {
+            while bytes.count - index >= 8, !Self.hasSpecialByte(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+                index += 8
+            }
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let range = start..<index
@@ -345,6 +440,19 @@ struct DocumentCheck {
             index += 1
         }
         throw Unsure()
+    }
+
+    /// Whether any of eight bytes is a quote, a backslash, a control character or not ASCII (the
+    /// bytes a string scan must look at one by one).
+    @inline(__always)
+    private static func hasSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & high }
+        let quote = hasZeroByte(word ^ (ones &* 0x22))
+        let backslash = hasZeroByte(word ^ (ones &* 0x5C))
+        let control = (word &- ones &* 0x20) & ~word & high
+        return (word & high) | quote | backslash | control != 0
     }
 
     /// One escape sequence at `index` (the backslash).
