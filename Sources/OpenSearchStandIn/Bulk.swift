@@ -303,46 +303,24 @@ extension StandInCore {
                 start.count + index.count + idKey.count + id.count + 2 + versionKey.count + resultBytes.count + shardsKey.count + shards.count
                 + seqNoKey.count + termStatusKey.count + end.count + 3 * 20
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
-                let base = buffer.baseAddress!
-                var at = 0
-                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-                    if let source = bytes.baseAddress { (base + at).initialize(from: source, count: bytes.count) }
-                    at += bytes.count
-                }
-                func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
-                func put(decimal value: Int) {
-                    var digits = 1
-                    var rest = value
-                    while rest >= 10 {
-                        rest /= 10
-                        digits += 1
-                    }
-                    rest = value
-                    for position in stride(from: at + digits - 1, through: at, by: -1) {
-                        (base + position).initialize(to: UInt8(ascii: "0") + UInt8(rest % 10))
-                        rest /= 10
-                    }
-                    at += digits
-                }
-                put(start)
-                put(index)
-                put(idKey)
-                (base + at).initialize(to: UInt8(ascii: "\""))
-                at += 1
-                put(id)
-                (base + at).initialize(to: UInt8(ascii: "\""))
-                at += 1
-                put(versionKey)
-                put(decimal: version)
-                put(resultBytes)
-                put(shardsKey)
-                put(shards)
-                put(seqNoKey)
-                put(decimal: seqNo)
-                put(termStatusKey)
-                put(decimal: status)
-                put(end)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<at]))
+                var item = StackWriter(base: buffer.baseAddress!)
+                item.put(start)
+                item.put(index)
+                item.put(idKey)
+                item.put(UInt8(ascii: "\""))
+                item.put(id)
+                item.put(UInt8(ascii: "\""))
+                item.put(versionKey)
+                item.put(decimal: version)
+                item.put(resultBytes)
+                item.put(shardsKey)
+                item.put(shards)
+                item.put(seqNoKey)
+                item.put(decimal: seqNo)
+                item.put(termStatusKey)
+                item.put(decimal: status)
+                item.put(end)
+                out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: item.count))
             }
             return true
         }
@@ -518,6 +496,40 @@ extension StandInCore {
         return a.withUTF8 { a in b.withUTF8 { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
     }
 
+    /// Bytes written one after another into memory the caller sized.
+    private struct StackWriter {
+        let base: UnsafeMutablePointer<UInt8>
+        var count = 0
+
+        mutating func put(_ byte: UInt8) {
+            (base + count).initialize(to: byte)
+            count += 1
+        }
+
+        mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+            if let source = bytes.baseAddress { (base + count).initialize(from: source, count: bytes.count) }
+            count += bytes.count
+        }
+
+        mutating func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
+
+        /// A non-negative number in decimal.
+        mutating func put(decimal value: Int) {
+            var digits = 1
+            var rest = value
+            while rest >= 10 {
+                rest /= 10
+                digits += 1
+            }
+            rest = value
+            for position in stride(from: count + digits - 1, through: count, by: -1) {
+                (base + position).initialize(to: UInt8(ascii: "0") + UInt8(rest % 10))
+                rest /= 10
+            }
+            count += digits
+        }
+    }
+
     /// `line` without the JSON white space around it.
     private static func trimmed(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
@@ -547,58 +559,67 @@ extension StandInCore {
 /// answers `nil` and goes to the parser, which reads these lines to the same entry.
 enum ActionLine {
     static func quick(_ line: UnsafeBufferPointer<UInt8>, defaultIndex: String?) -> BulkEntry? {
-        var at = 0
-        func take(_ literal: StaticString) -> Bool {
-            let count = literal.utf8CodeUnitCount
-            guard line.count - at >= count else { return false }
-            for offset in 0..<count where line[at + offset] != literal.utf8Start[offset] { return false }
-            at += count
-            return true
-        }
-        /// A plain string's text after its opening quote, through the closing quote.
-        func plain() -> String? {
-            let start = at
-            while at < line.count {
-                let byte = line[at]
-                if byte == UInt8(ascii: "\"") {
-                    defer { at += 1 }
-                    return String(decoding: UnsafeBufferPointer(rebasing: line[start..<at]), as: UTF8.self)
-                }
-                guard byte >= 0x20, byte < 0x7F, byte != UInt8(ascii: "\\") else { return nil }
-                at += 1
-            }
-            return nil
-        }
-        guard take(#"{""#) else { return nil }
+        var cursor = Cursor(line: line)
+        guard cursor.take(#"{""#) else { return nil }
         let action: BulkEntry.Action
-        if take(#"index":{"#) {
+        if cursor.take(#"index":{"#) {
             action = .index
-        } else if take(#"create":{"#) {
+        } else if cursor.take(#"create":{"#) {
             action = .create
-        } else if take(#"update":{"#) {
+        } else if cursor.take(#"update":{"#) {
             action = .update
-        } else if take(#"delete":{"#) {
+        } else if cursor.take(#"delete":{"#) {
             action = .delete
         } else {
             return nil
         }
         var index: String?
         var id: String?
-        if !take("}}") {
+        if !cursor.take("}}") {
             repeat {
-                if index == nil, take(#""_index":""#) {
-                    guard let text = plain() else { return nil }
+                if index == nil, cursor.take(#""_index":""#) {
+                    guard let text = cursor.plain() else { return nil }
                     index = text
-                } else if id == nil, take(#""_id":""#) {
-                    guard let text = plain() else { return nil }
+                } else if id == nil, cursor.take(#""_id":""#) {
+                    guard let text = cursor.plain() else { return nil }
                     id = text
                 } else {
                     return nil
                 }
-            } while take(",")
-            guard take("}}") else { return nil }
+            } while cursor.take(",")
+            guard cursor.take("}}") else { return nil }
         }
-        guard at == line.count else { return nil }
+        guard cursor.at == line.count else { return nil }
         return BulkEntry(action: action, index: index ?? defaultIndex, id: id)
+    }
+
+    private struct Cursor {
+        let line: UnsafeBufferPointer<UInt8>
+        var at = 0
+
+        /// Passes `literal` if the line continues with it.
+        mutating func take(_ literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard line.count - at >= count else { return false }
+            let start = literal.utf8Start
+            for offset in 0..<count where line[at + offset] != start[offset] { return false }
+            at += count
+            return true
+        }
+
+        /// A plain string's text after its opening quote, through the closing quote.
+        mutating func plain() -> String? {
+            let start = at
+            while at < line.count {
+                let byte = line[at]
+                if byte == UInt8(ascii: "\"") {
+                    at += 1
+                    return String(decoding: UnsafeBufferPointer(rebasing: line[start..<at - 1]), as: UTF8.self)
+                }
+                guard byte >= 0x20, byte < 0x7F, byte != UInt8(ascii: "\\") else { return nil }
+                at += 1
+            }
+            return nil
+        }
     }
 }
