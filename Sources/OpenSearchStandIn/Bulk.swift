@@ -268,20 +268,20 @@ extension StandInCore {
                 out.append(contentsOf: Self.idKey)
                 JSONWriter.writeString(id, to: &out)
                 out.append(contentsOf: Self.versionKey)
-                Self.appendDecimal(version, to: &out)
+                out.append(contentsOf: String(version).utf8)
                 out.append(contentsOf: result.bytes)
                 out.append(contentsOf: forcedRefresh && result != .noop ? Self.forcedShardsKey : Self.shardsKey)
                 out.append(contentsOf: shards)
                 out.append(contentsOf: Self.seqNoKey)
-                Self.appendDecimal(seqNo, to: &out)
+                out.append(contentsOf: String(seqNo).utf8)
                 out.append(contentsOf: Self.termStatusKey)
-                Self.appendDecimal(status, to: &out)
+                out.append(contentsOf: String(status).utf8)
             case .failed(let index, let id, let failure):
                 JSONWriter.writeString(index, to: &out)
                 out.append(contentsOf: Self.idKey)
                 JSONWriter.writeString(id, to: &out)
                 out.append(contentsOf: Self.statusKey)
-                Self.appendDecimal(failure.status, to: &out)
+                out.append(contentsOf: String(failure.status).utf8)
                 out.append(contentsOf: Self.errorKey)
                 JSONWriter.write(.object(failure.object), to: &out)
             }
@@ -323,29 +323,6 @@ extension StandInCore {
                 out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: item.count))
             }
             return true
-        }
-
-        /// `value` in decimal, as `String(value)` writes it.
-        private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-            guard value >= 0 else {
-                out.append(contentsOf: String(value).utf8)
-                return
-            }
-            var digits = 1
-            var rest = value
-            while rest >= 10 {
-                rest /= 10
-                digits += 1
-            }
-            let start = out.count
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
-            out.withUnsafeMutableBufferPointer { buffer in
-                var rest = value
-                for position in stride(from: start + digits - 1, through: start, by: -1) {
-                    buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                }
-            }
         }
     }
 
