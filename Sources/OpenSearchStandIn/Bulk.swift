@@ -10,6 +10,12 @@ struct BulkEntry: Equatable {
     var id: String?
     /// The document line (index, create, update), a range of the body; `nil` for delete.
     var document: Range<Int>?
+    /// The fields the document was checked against before the lock was taken, and whether it fit.
+    var checked: (fields: FieldTable, fits: Bool)?
+
+    static func == (lhs: BulkEntry, rhs: BulkEntry) -> Bool {
+        lhs.action == rhs.action && lhs.index == rhs.index && lhs.id == rhs.id && lhs.document == rhs.document
+    }
 }
 
 extension StandInCore {
@@ -17,10 +23,13 @@ extension StandInCore {
     /// written as bytes item by item (the per-item shapes are fixed), not built as a JSON tree.
     /// Documents are checked against the mapping in one pass over their bytes (`DocumentCheck`)
     /// and stored as those bytes; only a document that needs more (a new field, a value that does
-    /// not fit, invalid JSON) is parsed into a tree, which gives the same answers.
+    /// not fit, invalid JSON) is parsed into a tree, which gives the same answers. The check runs
+    /// before the lock is taken, against the fields mapped then; under the lock an item uses that
+    /// answer only if its index still has those very fields (else it checks again).
     func bulk(defaultIndex: String?, body: [UInt8], query: [String: String], started: ContinuousClock.Instant) throws(OpenSearchFailure) -> [UInt8] {
         if let defaultIndex { try Self.validateIndexName(defaultIndex) }
-        let entries = try Self.parseBulk(body, defaultIndex: defaultIndex)
+        var entries = try Self.parseBulk(body, defaultIndex: defaultIndex)
+        precheck(&entries, body: body)
         let refresh = query["refresh"].map { $0 == "" || $0 == "true" || $0 == "wait_for" } ?? false
         let forced = query["refresh"].map { $0 == "" || $0 == "true" } ?? false
 
@@ -144,6 +153,37 @@ extension StandInCore {
         OpenSearchFailure(
             status: 400, type: "mapper_parsing_exception", reason: "failed to parse",
             causedBy: ["type": "json_parse_exception", "reason": .string(detail)])
+    }
+
+    /// Checks index and create documents against the fields their index has now (outside the lock).
+    private func precheck(_ entries: inout [BulkEntry], body: [UInt8]) {
+        var names: Set<String> = []
+        var lastName: String?
+        for entry in entries where entry.action == .index || entry.action == .create {
+            if entry.index != lastName, let name = entry.index { names.insert(name) }
+            lastName = entry.index
+        }
+        let tables = lock.withLock { () -> [String: FieldTable] in
+            var tables: [String: FieldTable] = [:]
+            for name in names { if let fields = indices[name]?.mapping.fields { tables[name] = fields } }
+            return tables
+        }
+        guard !tables.isEmpty else { return }
+        body.withUnsafeBufferPointer { bytes in
+            entries.withUnsafeMutableBufferPointer { entries in
+                lastName = nil
+                var table: FieldTable?
+                for position in entries.indices where entries[position].action == .index || entries[position].action == .create {
+                    if entries[position].index != lastName {
+                        lastName = entries[position].index
+                        table = lastName.flatMap { tables[$0] }
+                    }
+                    guard let table, let line = entries[position].document else { continue }
+                    // White space around the document changes nothing: the check skips it too.
+                    entries[position].checked = (table, DocumentCheck.fits(UnsafeBufferPointer(rebasing: bytes[line]), table))
+                }
+            }
+        }
     }
 
     /// A document line as a tree, or the item's `failed to parse` error.
@@ -422,7 +462,11 @@ extension StandInCore {
             switch entry.action {
             case .index, .create:
                 let line = Self.trimmed(context.body[entry.document!])
-                let fits = line.withUnsafeBufferPointer { DocumentCheck.fits($0, open.state.mapping.fields) }
+                let fields = open.state.mapping.fields
+                let fits =
+                    if let checked = entry.checked, checked.fields === fields { checked.fits } else {
+                        line.withUnsafeBufferPointer { DocumentCheck.fits($0, fields) }
+                    }
                 let tree = fits ? nil : try Self.parseDocument(line)
                 if entry.action == .create, let existing = open.state.live[id] {
                     throw shardFailure(
