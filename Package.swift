@@ -280,6 +280,7 @@ let package = Package(
         .testTarget(
             name: "OpenSearchStandInTests",
             dependencies: ["OpenSearchStandIn", "AWSSigV4", "Gzip", "HTTPTransport", "JSONCodec", "Primitives", "TestSupport"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -16,6 +16,7 @@ enum BenchCommands {
         ParseBench.command,
         DropboxBench.command,
         IngestBench.command,
+        StandInBulkBench.command,
     ]
 
     static var usage: String {

@@ -2,11 +2,26 @@ import Foundation
 import JSONCodec
 import Primitives
 
-/// One stored document.
+/// One stored document: its source as JSON text (already validated: a JSON object), parsed only
+/// when a read needs the tree.
 struct StoredDocument: Sendable, Hashable {
-    var source: JSON
+    /// The document line as it arrived (white space around it trimmed), or a written tree.
+    var bytes: ArraySlice<UInt8>
     var version: Int
     var seqNo: Int
+
+    init(bytes: ArraySlice<UInt8>, version: Int, seqNo: Int) {
+        self.bytes = bytes
+        self.version = version
+        self.seqNo = seqNo
+    }
+
+    init(source: JSON, version: Int, seqNo: Int) {
+        self.init(bytes: source.bytes[...], version: version, seqNo: seqNo)
+    }
+
+    /// The source as a tree (`null` cannot happen: only valid JSON is stored).
+    var source: JSON { (try? JSONParser.parse(bytes)) ?? .null }
 }
 
 /// One index: settings, mapping, live documents and the refreshed view that search and count see.
@@ -38,22 +53,31 @@ struct IndexState: Sendable {
     }
 }
 
-/// The write-ahead record of one document change, as a line of `documents.jsonl`.
+/// The write-ahead record of one document change, as a line of `documents.jsonl`:
+/// `{"op":"put","id":…,"version":N,"seq_no":N,"source":{…}}` (the source's stored bytes) or
+/// `{"op":"delete","id":…,"seq_no":N}`.
 enum LogRecord {
-    case put(id: String, version: Int, seqNo: Int, source: JSON)
+    case put(id: String, version: Int, seqNo: Int, source: ArraySlice<UInt8>)
     case delete(id: String, seqNo: Int)
 
-    var line: [UInt8] {
-        var object: JSONObject
+    func write(to out: inout [UInt8]) {
         switch self {
         case .put(let id, let version, let seqNo, let source):
-            object = ["op": "put", "id": .string(id), "version": .number(version), "seq_no": .number(seqNo), "source": source]
+            out.append(contentsOf: #"{"op":"put","id":"#.utf8)
+            JSONWriter.writeString(id, to: &out)
+            out.append(contentsOf: #","version":"#.utf8)
+            out.append(contentsOf: String(version).utf8)
+            out.append(contentsOf: #","seq_no":"#.utf8)
+            out.append(contentsOf: String(seqNo).utf8)
+            out.append(contentsOf: #","source":"#.utf8)
+            out.append(contentsOf: source)
         case .delete(let id, let seqNo):
-            object = ["op": "delete", "id": .string(id), "seq_no": .number(seqNo)]
+            out.append(contentsOf: #"{"op":"delete","id":"#.utf8)
+            JSONWriter.writeString(id, to: &out)
+            out.append(contentsOf: #","seq_no":"#.utf8)
+            out.append(contentsOf: String(seqNo).utf8)
         }
-        var out = JSON.object(object).bytes
-        out.append(0x0A)
-        return out
+        out.append(contentsOf: "}\n".utf8)
     }
 }
 
@@ -82,7 +106,7 @@ struct DataDirectory: Sendable {
     func append(_ records: [LogRecord], to index: String) throws {
         guard !records.isEmpty else { return }
         var bytes = [UInt8]()
-        for record in records { bytes += record.line }
+        for record in records { record.write(to: &bytes) }
         let path = indexPath(index) + "/documents.jsonl"
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StorageError(path: path, errno: errno) }

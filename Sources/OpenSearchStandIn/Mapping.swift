@@ -6,13 +6,21 @@ import JSONCodec
 struct Mapping: Sendable, Hashable {
     /// The `mappings` object as it is answered by `GET /{index}/_mapping`.
     private(set) var json: JSONObject
+    /// The top-level fields, for the bulk path's one-pass check (`DocumentCheck`).
+    let fields: FieldTable
 
     static let knownTypes: Set<String> = [
         "text", "keyword", "long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
         "unsigned_long", "date", "boolean", "object", "nested", "binary", "ip", "geo_point", "flat_object",
     ]
 
-    init(json: JSONObject = [:]) { self.json = json }
+    init(json: JSONObject = [:]) {
+        self.json = json
+        fields = FieldTable(properties: json["properties"]?.objectValue ?? [:])
+    }
+
+    static func == (lhs: Mapping, rhs: Mapping) -> Bool { lhs.json == rhs.json }
+    func hash(into hasher: inout Hasher) { hasher.combine(json) }
 
     /// The mapping as OpenSearch answers it: fields in alphabetical order at every level.
     var answered: JSONObject { Self.sorted(json) }
@@ -196,15 +204,7 @@ struct Mapping: Sendable, Hashable {
         switch type {
         case "long", "integer", "short", "byte", "unsigned_long":
             let (text, number) = try numeric(causeType: "illegal_argument_exception")
-            let bounds: ClosedRange<Double> =
-                switch type {
-                case "integer": -2_147_483_648...2_147_483_647
-                case "short": -32768...32767
-                case "byte": -128...127
-                case "unsigned_long": 0...1.8446744073709552e19
-                default: -9.223372036854776e18...9.223372036854776e18
-                }
-            guard bounds.contains(number.rounded(.towardZero)) else {
+            guard integralBounds(type).contains(number.rounded(.towardZero)) else {
                 throw failure(["type": "illegal_argument_exception", "reason": .string("Value [\(text)] is out of range for \(type == "long" ? "a long" : "an \(type)")")])
             }
         case "double", "float", "half_float", "scaled_float":
@@ -237,6 +237,17 @@ struct Mapping: Sendable, Hashable {
         }
     }
 
+    /// The values an integral field type holds.
+    static func integralBounds(_ type: String) -> ClosedRange<Double> {
+        switch type {
+        case "integer": -2_147_483_648...2_147_483_647
+        case "short": -32768...32767
+        case "byte": -128...127
+        case "unsigned_long": 0...1.8446744073709552e19
+        default: -9.223372036854776e18...9.223372036854776e18
+        }
+    }
+
     private static func tokenName(_ value: JSON) -> String {
         switch value {
         case .bool(let b): b ? "VALUE_TRUE" : "VALUE_FALSE"
@@ -257,7 +268,7 @@ enum DateText {
         return text.withUTF8(isDate)
     }
 
-    private static func isDate(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isDate(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         func digits(_ range: Range<Int>) -> Bool { range.upperBound <= b.count && range.allSatisfy { b[$0] >= 48 && b[$0] <= 57 } }
         func value(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + Int(b[$1] - 48) } }
         guard b.count >= 10, digits(0..<4), b[4] == 45, digits(5..<7), b[7] == 45, digits(8..<10) else { return false }

@@ -87,6 +87,10 @@ package final class OpenSearchStandIn: Sendable {
         core.lock.withLock { Set(core.indices[index]?.live.keys ?? [:].keys) }
     }
 
+    /// Answers one request as if it had arrived over HTTP (signature check, faults and all): lets a
+    /// benchmark measure the request handling without the sockets.
+    package func respond(to request: RecordedRequest) -> ScriptedResponse { core.respond(to: request) }
+
     /// Stops listening and closes connections.
     package func stop() { server.stop() }
 }
@@ -437,7 +441,7 @@ final class StandInCore: @unchecked Sendable {
             for name in names {
                 autoRefresh(name)
                 guard let index = indices[name] else { continue }
-                count += index.visible.values.reduce(0) { $0 + (matcher.matches($1.source, mapping: index.mapping) ? 1 : 0) }
+                count += index.visible.values.reduce(0) { $0 + (matcher.matches($1, mapping: index.mapping) ? 1 : 0) }
             }
             return .object(["count": .number(count), "_shards": Self.readShards(names.count)])
         }
@@ -465,7 +469,7 @@ final class StandInCore: @unchecked Sendable {
             for name in names {
                 autoRefresh(name)
                 guard let index = indices[name] else { continue }
-                for (id, document) in index.visible where matcher.matches(document.source, mapping: index.mapping) {
+                for (id, document) in index.visible where matcher.matches(document, mapping: index.mapping) {
                     matched.append((name, id, document))
                 }
             }

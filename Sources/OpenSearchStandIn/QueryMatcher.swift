@@ -35,11 +35,13 @@ struct QueryMatcher: Sendable {
         }
     }
 
-    func matches(_ source: JSON, mapping: Mapping) -> Bool {
+    /// Whether `document` matches (its source is parsed only for a `term` query).
+    func matches(_ document: StoredDocument, mapping: Mapping) -> Bool {
         switch kind {
         case .matchAll:
             return true
         case .term(let field, let wanted):
+            let source = document.source
             let type = mapping.type(of: field) ?? "keyword"
             // `name.keyword` reads the same source value as `name`.
             var sourcePath = field
