@@ -160,12 +160,12 @@ enum IngestBench {
         localFile = work.appendingPathComponent("parse.jsonl").path
         try Data(data).write(to: URL(fileURLWithPath: localFile))
         let parse = try parseAndEncodeRuns(data)
-        var parseRows: [(String, Measurement)] = [("swift engine, discarding sink (median)", parse.median)]
+        var parseRows: [(String, Measurement)] = [("swift parse+encode (median)", parse.median)]
         if !options.swiftOnly {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", options.scriptsDirectory + "/ingest_boto3.py", "--file", localFile]
-            parseRows.append(("python json, discarding", try runPeer(process)))
+            parseRows.append(("python parse+encode", try runPeer(process)))
         }
 
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }

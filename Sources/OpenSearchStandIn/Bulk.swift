@@ -4,7 +4,7 @@ import Primitives
 
 /// One parsed bulk action; its document line stays bytes of the request body.
 struct BulkEntry: Equatable {
-    enum Action: String { case index, create, update, delete }
+    enum Action: String, CaseIterable { case index, create, update, delete }
     var action: Action
     var index: String?
     var id: String?
@@ -32,20 +32,34 @@ extension StandInCore {
         precheck(&entries, body: body)
         let refresh = query["refresh"].map { $0 == "" || $0 == "true" || $0 == "wait_for" } ?? false
         let forced = query["refresh"].map { $0 == "" || $0 == "true" } ?? false
+        let filter = try query["filter_path"].map { text throws(OpenSearchFailure) in try FilterPath(text) }
+        // Item members a filter keeps, by action; nil when some member is only partly kept (the
+        // whole answer is then filtered as a tree).
+        let kept = filter.flatMap { filter in
+            BulkEntry.Action.allCases.reduce(into: [BulkEntry.Action: ItemMembers]?([:])) { table, action in
+                guard table != nil, let members = ItemMembers(filter, action: action) else { return table = nil }
+                table?[action] = members
+            }
+        }
 
         return try locked { () throws(OpenSearchFailure) -> [UInt8] in
             stats.bulkRequests += 1
             stats.bulkItems += entries.count
+            if filter != nil { stats.filteredBulkAnswers += 1 }
             var items: [UInt8] = []
             items.reserveCapacity(entries.count * 180)
             var errors = false
             var context = BulkContext(body: body, keepsRecords: storage != nil)
             var open: OpenIndex?
-            for (position, entry) in entries.enumerated() {
-                if position > 0 { items.append(UInt8(ascii: ",")) }
+            for entry in entries {
                 let outcome = apply(entry, open: &open, context: &context)
                 if case .failed = outcome { errors = true }
-                outcome.write(action: entry.action, forcedRefresh: forced, to: &items)
+                if let kept {
+                    outcome.write(action: entry.action, forcedRefresh: forced, keeping: kept[entry.action]!, to: &items)
+                } else {
+                    if !items.isEmpty { items.append(UInt8(ascii: ",")) }
+                    outcome.write(action: entry.action, forcedRefresh: forced, to: &items)
+                }
             }
             close(&open, &context)
             if let storage {
@@ -59,14 +73,65 @@ extension StandInCore {
             if refresh {
                 for name in Set(entries.compactMap(\.index)) { indices[name]?.refresh() }
             }
+            let took = Self.millisSince(started)
+            if let filter, kept != nil {
+                return Self.filteredAnswer(filter, took: took, errors: errors, items: items)
+            }
             var out: [UInt8] = []
             out.reserveCapacity(items.count + 48)
             out.append(contentsOf: #"{"took":"#.utf8)
-            out.append(contentsOf: String(Self.millisSince(started)).utf8)
+            out.append(contentsOf: String(took).utf8)
             out.append(contentsOf: (errors ? #","errors":true,"items":["# : #","errors":false,"items":["#).utf8)
             out.append(contentsOf: items)
             out.append(contentsOf: "]}".utf8)
-            return out
+            guard let filter else { return out }
+            // A filter that keeps part of a member: the answer as a tree, filtered.
+            guard let answer = try? JSONParser.parse(out) else { return out }
+            return filter.apply(answer).bytes
+        }
+    }
+
+    /// The top of a filtered answer around items already filtered (`items` holds them with a comma
+    /// after each).
+    private static func filteredAnswer(_ filter: FilterPath, took: Int, errors: Bool, items: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        func member(_ name: String) {
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: "\"\(name)\":".utf8)
+        }
+        if filter.match(["took"]) == .all {
+            member("took")
+            out.append(contentsOf: String(took).utf8)
+        }
+        if filter.match(["errors"]) == .all {
+            member("errors")
+            out.append(contentsOf: (errors ? "true" : "false").utf8)
+        }
+        if !items.isEmpty {
+            member("items")
+            out.append(UInt8(ascii: "["))
+            out.append(contentsOf: items.dropLast())
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Which members of one action's items a filter keeps whole (`nil` when it keeps part of one).
+    struct ItemMembers: Sendable {
+        var names: Set<String> = []
+
+        /// Every member an item can have, in the order OpenSearch writes them.
+        static let all = ["_index", "_id", "_version", "result", "forced_refresh", "_shards", "_seq_no", "_primary_term", "status", "error"]
+
+        init?(_ filter: FilterPath, action: BulkEntry.Action) {
+            for name in Self.all {
+                switch filter.match(["items", action.rawValue, name]) {
+                case .all: names.insert(name)
+                case .partial: return nil
+                case .none: break
+                }
+            }
         }
     }
 
@@ -326,6 +391,47 @@ extension StandInCore {
                 JSONWriter.write(.object(failure.object), to: &out)
             }
             out.append(contentsOf: Self.end)
+        }
+
+        /// `{"<action>":{…}}` with only the members in `keeping`, then a comma; nothing when it keeps
+        /// none of this item's members (OpenSearch drops emptied array elements).
+        func write(action: BulkEntry.Action, forcedRefresh: Bool, keeping: ItemMembers, to out: inout [UInt8]) {
+            let mark = out.count
+            out.append(contentsOf: #"{""#.utf8)
+            out.append(contentsOf: action.rawValue.utf8)
+            out.append(contentsOf: #"":{"#.utf8)
+            let open = out.count
+            func member(_ name: String, _ write: (inout [UInt8]) -> Void) {
+                guard keeping.names.contains(name) else { return }
+                if out.count > open { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: name.utf8)
+                out.append(contentsOf: #"":"#.utf8)
+                write(&out)
+            }
+            switch self {
+            case .written(let index, let id, let version, let result, let status, let seqNo, let shards):
+                member("_index") { $0.append(contentsOf: index) }
+                member("_id") { JSONWriter.writeString(id, to: &$0) }
+                member("_version") { $0.append(contentsOf: String(version).utf8) }
+                // `result`'s bytes are `,"result":"…",`: the value sits after the 10th byte.
+                member("result") { $0.append(contentsOf: result.bytes.dropFirst(10).dropLast()) }
+                if forcedRefresh && result != .noop { member("forced_refresh") { $0.append(contentsOf: "true".utf8) } }
+                member("_shards") { $0.append(contentsOf: shards) }
+                member("_seq_no") { $0.append(contentsOf: String(seqNo).utf8) }
+                member("_primary_term") { $0.append(UInt8(ascii: "1")) }
+                member("status") { $0.append(contentsOf: String(status).utf8) }
+            case .failed(let index, let id, let failure):
+                member("_index") { JSONWriter.writeString(index, to: &$0) }
+                member("_id") { JSONWriter.writeString(id, to: &$0) }
+                member("status") { $0.append(contentsOf: String(failure.status).utf8) }
+                member("error") { JSONWriter.write(.object(failure.object), to: &$0) }
+            }
+            if out.count == open {
+                out.removeSubrange(mark...)
+                return
+            }
+            out.append(contentsOf: "}},".utf8)
         }
 
         /// A written item whose id needs no escapes, assembled on the stack and appended with one

@@ -48,6 +48,8 @@ package struct OpenSearchStandInStats: Sendable, Hashable {
     package var bulkItems = 0
     package var injectedItemRejections = 0
     package var gzipRequests = 0
+    /// `_bulk` answers shaped by a `filter_path`.
+    package var filteredBulkAnswers = 0
 }
 
 /// An OpenSearch-compatible server on loopback for the REST subset the pipeline uses (see
@@ -175,9 +177,12 @@ final class StandInCore: @unchecked Sendable {
                 let bytes = try bulk(defaultIndex: target.defaultIndex, body: body, query: query, started: started)
                 return ScriptedResponse(status: 200, headers: Self.jsonHeaders(length: nil), body: .bytes(bytes))
             }
+            let filter = try query["filter_path"].map { text throws(OpenSearchFailure) in try FilterPath(text) }
             let (status, json) = try route(
                 method: request.method, segments: segments, path: path, query: query, body: body, started: started)
             if request.method == "HEAD" { return ScriptedResponse(status: status, headers: Self.jsonHeaders(length: 0)) }
+            // `filter_path` shapes answers, not errors.
+            if let filter, (200..<300).contains(status) { return Self.json(filter.apply(json), status: status) }
             return Self.json(json, status: status)
         } catch {
             if request.method == "HEAD" { return ScriptedResponse(status: error.status, headers: Self.jsonHeaders(length: 0)) }

@@ -120,8 +120,10 @@ struct OpenSearchClientTests {
         #expect(summary.requests == 3)
     }
 
-    @Test("Mapping conflicts and version conflicts come back as failed items and are never retried")
-    func conflictsAreReturned() async throws {
+    @Test(
+        "Mapping conflicts and version conflicts come back as failed items and are never retried, with a lean answer or a full one",
+        arguments: [BulkSettings.leanAnswer, nil])
+    func conflictsAreReturned(answerFilter: String?) async throws {
         let f = try OpenSearchFixture()
         _ = try await f.client.createIndexIfMissing("typed", mappings: ["properties": ["amount": ["type": "float"]]])
         var operations: [BulkOperation] = []
@@ -131,7 +133,10 @@ struct OpenSearchClientTests {
         operations.append(.create("typed", id: "t1", ["amount": 1]))
         operations.append(.update("typed", id: "absent", partial: ["amount": 2]))
         operations.append(.delete("typed", id: "also-absent"))
-        let summary = try await BulkIndexer(client: f.client, settings: OpenSearchFixture.settings(concurrency: 1)).run(operations)
+        var settings = OpenSearchFixture.settings(concurrency: 1)
+        settings.answerFilter = answerFilter
+        let summary = try await BulkIndexer(client: f.client, settings: settings).run(operations)
+        #expect(f.standIn.stats.filteredBulkAnswers == (answerFilter == nil ? 0 : summary.requests))
         #expect(summary.succeeded == 16)
         #expect(summary.failed == 7)
         let mapping = summary.failures.filter { $0.errorType == "mapper_parsing_exception" }
