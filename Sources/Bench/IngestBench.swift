@@ -20,7 +20,8 @@ import RecordReaders
 ///
 /// Sizes: `BENCH_INGEST_MB` (comma list, default `8,32`; the stand-in, not the handler, limits the
 /// rate, and the CPU the stand-in and moto spend per row is printed): each size is one Swift run, so
-/// peak memory can be compared across sizes; the Python peer runs on the first size.
+/// peak memory can be compared across sizes; the Python peer runs on each size right after the
+/// Swift run, and the ratios are printed per size.
 /// `BENCH_INGEST_MEMORY_LIMIT_MB` runs the handler in a memory cgroup of that size (as Lambda
 /// limits it) and prints the cgroup's peak; `BENCH_INGEST_RECORD_PAD` lengthens every record (fewer
 /// documents for the stand-in to hold at 1 GB); `BENCH_INGEST_WRAPPER` runs the handler under a tool
@@ -51,7 +52,7 @@ enum IngestBench {
         let path = NSTemporaryDirectory() + "bench-ingest-v1-\(megabytes)MB-pad\(padding).jsonl"
         if let cached = FileManager.default.contents(atPath: path), cached.count >= megabytes << 20 { return [UInt8](cached) }
         let data = makeRecords(megabytes: megabytes, padding: padding)
-        FileManager.default.createFile(atPath: path, contents: Data(data))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(data))
         return data
     }
 
@@ -76,7 +77,7 @@ enum IngestBench {
     static func run(_ options: BenchOptions) throws {
         if ProcessInfo.processInfo.environment["BENCH_INGEST_ONLY"] == "parse" { return try runParseOnly() }
         let sizes = (ProcessInfo.processInfo.environment["BENCH_INGEST_MB"] ?? "8,32").split(separator: ",").compactMap { Int($0) }
-        guard let first = sizes.first else { throw BenchError("BENCH_INGEST_MB needs sizes in MB") }
+        guard !sizes.isEmpty else { throw BenchError("BENCH_INGEST_MB needs sizes in MB") }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ingest-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
@@ -106,7 +107,6 @@ enum IngestBench {
         }
 
         var rows: [(String, Measurement)] = []
-        var localFile = ""
         var expected = 0
         var serverCPU: [(standIn: Double, moto: Double)] = []
         let padding = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_RECORD_PAD"] ?? "") ?? 0
@@ -114,18 +114,17 @@ enum IngestBench {
             try MemoryCgroup(name: "bench-ingest-\(getpid())", limitBytes: $0 << 20)
         }
         defer { cgroup?.remove() }
-        for (n, size) in sizes.enumerated() {
+        for size in sizes {
             let data = generate(megabytes: size, padding: padding)
             let key = "in/events/bench-\(size).jsonl"
             print("uploading \(size) MiB to moto…")
             let etag = try S3DownloadBench.blocking {
                 try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(singleChunk(data)).etag ?? ""
             }
-            if n == 0, !options.swiftOnly {
-                localFile = work.appendingPathComponent("bench.jsonl").path
-                try Data(data).write(to: URL(fileURLWithPath: localFile))
+            let peerKey = "python/bench-\(size).jsonl"
+            if !options.swiftOnly {
                 try S3DownloadBench.blocking {
-                    _ = try await S3MultipartUpload(client: s3, bucket: bucket, key: "python/bench.jsonl").upload(singleChunk(data))
+                    _ = try await S3MultipartUpload(client: s3, bucket: bucket, key: peerKey).upload(singleChunk(data))
                 }
             }
             let eventPath = work.appendingPathComponent("event-\(size).json").path
@@ -139,25 +138,26 @@ enum IngestBench {
             // Every file numbers its events from 0, so the documents are those of the largest.
             expected = max(expected, m.records)
             rows.append(("swift ingest-lambda, \(size) MiB", m))
+            // The peer on the same file, right after (like for like, under the same load).
+            if !options.swiftOnly {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = [
+                    "python3", options.scriptsDirectory + "/ingest_boto3.py", "--endpoint", moto.endpoint, "--bucket", bucket, "--key",
+                    peerKey, "--opensearch", standIn.endpoint, "--index-prefix", "pybench",
+                ]
+                let servers = ServerCPU(moto: moto)
+                rows.append(("python boto3 handler, \(size) MiB", try runPeer(process)))
+                serverCPU.append(servers.elapsed())
+            }
         }
         let indexed = countDocuments(standIn, prefix: "bench-")
         guard indexed == expected else { throw BenchError("the stand-in holds \(indexed) documents, not \(expected)") }
-        if !options.swiftOnly {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
-                "python3", options.scriptsDirectory + "/ingest_boto3.py", "--endpoint", moto.endpoint, "--bucket", bucket, "--key",
-                "python/bench.jsonl", "--opensearch", standIn.endpoint, "--index-prefix", "pybench",
-            ]
-            let servers = ServerCPU(moto: moto)
-            rows.append(("python boto3 handler, \(first) MiB", try runPeer(process)))
-            serverCPU.append(servers.elapsed())
-        }
 
         // Parse and encode alone, on a larger file (BENCH_INGEST_PARSE_MB, default 64).
         let parseMB = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_PARSE_MB"] ?? "") ?? 64
         let data = generate(megabytes: parseMB)
-        localFile = work.appendingPathComponent("parse.jsonl").path
+        let localFile = work.appendingPathComponent("parse.jsonl").path
         try Data(data).write(to: URL(fileURLWithPath: localFile))
         let parse = try parseAndEncodeRuns(data)
         var parseRows: [(String, Measurement)] = [("swift parse+encode (median)", parse.median)]
@@ -186,8 +186,13 @@ enum IngestBench {
         for ((name, m), cpu) in zip(rows, serverCPU) {
             print("  \(pad(name, 34)) stand-in \(f(cpu.standIn, 2)) s (\(f(100 * cpu.standIn / m.seconds, 0))% of a core), moto \(f(cpu.moto, 2)) s (\(f(100 * cpu.moto / m.seconds, 0))%)")
         }
-        if let swift = rows.first?.1, let python = rows.first(where: { $0.0.hasPrefix("python") })?.1 {
-            print("end to end: swift/python throughput \(f(python.seconds / swift.seconds))x, CPU per GB \(f(python.cpuSeconds / swift.cpuSeconds))x less, peak memory \(f(Double(python.maxRSSKiB) / Double(swift.maxRSSKiB)))x less")
+        for size in sizes {
+            guard let swift = rows.first(where: { $0.0 == "swift ingest-lambda, \(size) MiB" })?.1,
+                let python = rows.first(where: { $0.0 == "python boto3 handler, \(size) MiB" })?.1
+            else { continue }
+            print(
+                "end to end, \(size) MiB: swift/python throughput \(f(python.seconds / swift.seconds))x, CPU per GB \(f(python.cpuSeconds / swift.cpuSeconds))x less, peak memory \(f(Double(python.maxRSSKiB) / Double(swift.maxRSSKiB)))x less"
+            )
         }
         if parseRows.count == 2 {
             print("parse+encode: swift/python \(f(parseRows[1].1.seconds / parseRows[0].1.seconds))x")
