@@ -21,6 +21,12 @@ package struct BulkBatch: Sendable {
         body.reserveCapacity(capacity)
     }
 
+    /// A batch over storage already allocated (emptied bodies and entries of earlier batches).
+    package init(body: [UInt8], entries: [Entry]) {
+        self.body = body
+        self.entries = entries
+    }
+
     package var isEmpty: Bool { entries.isEmpty }
 
     /// Turns the line breaks inside the document just appended (before its final `\n`) into spaces:
@@ -83,16 +89,15 @@ package struct OpenSearchBulkSink: BulkSink {
     }
 
     package func send(_ batch: BulkBatch) async throws(IngestError) -> BulkBatchOutcome {
-        var actions: [BulkIndexer.EncodedAction] = []
-        actions.reserveCapacity(batch.entries.count)
-        for (position, entry) in batch.entries.enumerated() {
-            actions.append(
-                BulkIndexer.EncodedAction(
-                    position: position, action: .index, index: entry.index, id: entry.id, lines: batch.body[entry.range]))
-        }
         let summary: BulkSummary
         do {
-            summary = try await indexer.send(actions, joined: batch.body)
+            // The actions are listed only for a retry or a failure to report.
+            summary = try await indexer.send(count: batch.entries.count, joined: batch.body) {
+                batch.entries.enumerated().map { position, entry in
+                    BulkIndexer.EncodedAction(
+                        position: position, action: .index, index: entry.index, id: entry.id, lines: batch.body[entry.range])
+                }
+            }
         } catch {
             throw IngestError(.openSearch, "bulk request refused: \(error)", underlying: error)
         }

@@ -109,17 +109,18 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         let capacity = chunkBytes + chunkBytes / 8
 
         do {
-            // A finished task hands back its entries (for failure reports) and its body, emptied
-            // and reused for a later batch: a fresh 5 MiB array would be fresh pages to fault in
-            // each time. At most `concurrency + 1` bodies exist, spare or not.
+            // A finished task hands back its entries (for failure reports) and its body; both are
+            // emptied and reused for a later batch: a fresh 5 MiB array (or 2 MiB of entries) would
+            // be fresh pages to fault in each time. At most `concurrency + 1` of each exist, spare
+            // or not.
             try await withThrowingTaskGroup(of: ([BulkBatch.Entry], BulkBatchOutcome, [UInt8]).self) { group in
                 var inFlight = 0
                 var batch = BulkBatch(capacity: capacity)
-                var spareBodies: [[UInt8]] = []
+                var spares: [(entries: [BulkBatch.Entry], body: [UInt8])] = []
 
                 func absorb(_ done: ([BulkBatch.Entry], BulkBatchOutcome, [UInt8])) async throws {
                     let (entries, outcome, body) = done
-                    spareBodies.append(body)
+                    defer { spares.append((entries, body)) }
                     result.indexed += outcome.succeeded
                     result.requests += outcome.requests
                     result.itemRetries += outcome.itemRetries
@@ -139,19 +140,26 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
                         inFlight -= 1
                         try await absorb(done)
                     }
-                    let full = batch
-                    result.bulkBytes += Int64(full.body.count)
+                    result.bulkBytes += Int64(batch.body.count)
+                    let lastCount = batch.entries.count
+                    // Handed over in a box the task empties, so once sent the task holds the only
+                    // reference to the body and it can be reused in place.
+                    let handOver = BatchBox(batch)
+                    batch = BulkBatch()
                     group.addTask {
+                        let full = handOver.take()
                         let outcome = try await sink.send(full)
                         return (full.entries, outcome, full.body)
                     }
                     inFlight += 1
-                    batch = BulkBatch(capacity: capacity)
-                    if var body = spareBodies.popLast() {
-                        body.removeAll(keepingCapacity: true)
-                        batch.body = body
+                    if var spare = spares.popLast() {
+                        spare.body.removeAll(keepingCapacity: true)
+                        spare.entries.removeAll(keepingCapacity: true)
+                        batch = BulkBatch(body: spare.body, entries: spare.entries)
+                    } else {
+                        batch = BulkBatch(capacity: capacity)
+                        batch.entries.reserveCapacity(lastCount + lastCount / 8)
                     }
-                    batch.entries.reserveCapacity(full.entries.count + full.entries.count / 8)
                 }
 
                 var sinceCheck = 0
@@ -237,6 +245,17 @@ package struct IngestEngine<Sink: BulkSink>: Sendable {
         result.bytesRead = summary.bytesRead
         result.indexNames = knownIndices.sorted()
         return result
+    }
+
+    /// A batch on its way into a task (taken out once).
+    private final class BatchBox: @unchecked Sendable {
+        // Written once before the task starts, taken once by it.
+        private var batch: BulkBatch?
+        init(_ batch: BulkBatch) { self.batch = batch }
+        func take() -> BulkBatch {
+            defer { batch = nil }
+            return batch!
+        }
     }
 
     private final class SourceBox<Source: ByteChunkSource> {

@@ -284,12 +284,32 @@ package struct BulkIndexer: Sendable {
     ///   instead of a copy. Retries build their bodies from the actions.
     /// - Throws: `OpenSearchError` only when nothing can succeed (access denied, no credentials).
     package func send(_ batch: [EncodedAction], joined: [UInt8]? = nil) async throws(OpenSearchError) -> BulkSummary {
+        try await send(count: batch.count, joined: joined) { batch }
+    }
+
+    /// `send(_:joined:)` for a caller whose `joined` lines hold `count` actions: `actions` is asked
+    /// for them only when the first answer is not a plain success (a retry, a failure to report),
+    /// so the usual batch never builds its list of actions.
+    package func send(count: Int, joined: [UInt8], actions: () -> [EncodedAction]) async throws(OpenSearchError) -> BulkSummary {
+        try await send(count: count, joined: Optional(joined), actions: actions)
+    }
+
+    private func send(count: Int, joined: [UInt8]?, actions: () -> [EncodedAction]) async throws(OpenSearchError) -> BulkSummary {
         var summary = BulkSummary()
-        summary.operations = batch.count
-        var pending = batch
+        summary.operations = count
+        var listed: [EncodedAction]?
+        var pendingCount = count
         // Every action still pending in round n has been sent n times.
         var round = 0
-        while !pending.isEmpty {
+        while pendingCount > 0 {
+            // The first request of a joined batch sends `joined` without listing its actions.
+            let pending: [EncodedAction]
+            if round == 0, joined != nil {
+                pending = []
+            } else {
+                pending = listed ?? actions()
+                listed = pending
+            }
             round += 1
             if round > 1 {
                 do {
@@ -300,7 +320,7 @@ package struct BulkIndexer: Sendable {
             }
             let lastChance = round >= settings.maxAttempts
             var body: [UInt8]
-            if round == 1, let joined {
+            if round == 1, let joined, listed == nil {
                 body = joined
             } else {
                 body = []
@@ -334,7 +354,7 @@ package struct BulkIndexer: Sendable {
                     summary.requestRetries += 1
                     continue
                 }
-                for item in pending {
+                for item in listed ?? actions() {
                     summary.failures.append(
                         BulkItemResult(
                             position: item.position, action: item.action, index: item.index, id: item.id, status: failure.status ?? 0,
@@ -343,16 +363,17 @@ package struct BulkIndexer: Sendable {
                 return summary
             }
 
-            if let count = BulkAnswerScanner.successCount(response.body), count == pending.count {
+            if let succeeded = BulkAnswerScanner.successCount(response.body), succeeded == pendingCount {
                 // `"errors":false` and every item 2xx: nothing to retry or report, so the items
                 // are counted, not parsed into trees.
-                summary.succeeded += count
-                pending = []
+                summary.succeeded += succeeded
+                pendingCount = 0
                 continue
             }
-            let results = try Self.parseItems(response.body, expected: pending, attempts: round)
+            let sent = listed ?? actions()
+            let results = try Self.parseItems(response.body, expected: sent, attempts: round)
             var retry: [EncodedAction] = []
-            for (item, result) in zip(pending, results) {
+            for (item, result) in zip(sent, results) {
                 if result.succeeded {
                     summary.succeeded += 1
                 } else if result.isRetryable && !lastChance {
@@ -362,7 +383,8 @@ package struct BulkIndexer: Sendable {
                 }
             }
             summary.itemRetries += retry.count
-            pending = retry
+            listed = retry
+            pendingCount = retry.count
         }
         return summary
     }
