@@ -194,6 +194,7 @@ enum IngestBench {
                 "end to end, \(size) MiB: swift/python throughput \(f(python.seconds / swift.seconds))x, CPU per GB \(f(python.cpuSeconds / swift.cpuSeconds))x less, peak memory \(f(Double(python.maxRSSKiB) / Double(swift.maxRSSKiB)))x less"
             )
         }
+        print("parse+encode on one core: \(parseRate(parse.median)) MB per CPU-second (median of \(parse.sorted.count) runs after a warm-up)")
         if parseRows.count == 2 {
             print("parse+encode: swift/python \(f(parseRows[1].1.seconds / parseRows[0].1.seconds))x")
         }
