@@ -505,7 +505,8 @@ extension StandInCore {
         let id = entry.id ?? StandInIDs.documentID()
         func failed(_ failure: OpenSearchFailure) -> ItemOutcome { .failed(index: name, id: id, failure: failure) }
         // Compared as bytes: names that are equal only as Unicode text are checked on their own.
-        let isOpen = open.map { Self.sameBytes($0.state.name, name) } ?? false
+        // Through the optional chain, not `open.map`: that would copy the whole open index.
+        let isOpen = (open?.state.name).map { Self.sameBytes($0, name) } ?? false
         if !isOpen {
             let nameFailure: OpenSearchFailure?
             if let known = context.nameFailures[name] {
@@ -755,26 +756,23 @@ enum ActionLine {
         /// Passes `literal` if the line continues with it.
         mutating func take(_ literal: StaticString) -> Bool {
             let count = literal.utf8CodeUnitCount
-            guard line.count - at >= count else { return false }
-            let start = literal.utf8Start
-            for offset in 0..<count where line[at + offset] != start[offset] { return false }
+            guard line.count - at >= count, memcmp(line.baseAddress! + at, literal.utf8Start, count) == 0 else { return false }
             at += count
             return true
         }
 
         /// A plain string's text after its opening quote, through the closing quote.
         mutating func plain() -> String? {
-            let start = at
-            while at < line.count {
-                let byte = line[at]
-                if byte == UInt8(ascii: "\"") {
-                    at += 1
-                    return String(decoding: UnsafeBufferPointer(rebasing: line[start..<at - 1]), as: UTF8.self)
-                }
-                guard byte >= 0x20, byte < 0x7F, byte != UInt8(ascii: "\\") else { return nil }
-                at += 1
+            guard let base = line.baseAddress, at < line.count, let quote = memchr(base + at, Int32(UInt8(ascii: "\"")), line.count - at) else {
+                return nil
             }
-            return nil
+            let text = UnsafeBufferPointer(start: base + at, count: base.distance(to: quote.assumingMemoryBound(to: UInt8.self)) - at)
+            // Every byte printable ASCII and no backslash, checked without a branch per byte.
+            var refused: UInt8 = 0
+            for byte in text { refused |= (byte &- 0x20 >= 0x5F ? 1 : 0) | (byte == UInt8(ascii: "\\") ? 1 : 0) }
+            guard refused == 0 else { return nil }
+            at += text.count + 1
+            return String(decoding: text, as: UTF8.self)
         }
     }
 }
