@@ -64,14 +64,16 @@ extension StandInCore {
             var errors = false
             var context = BulkContext(body: body, keepsRecords: storage != nil)
             var open: OpenIndex?
-            for entry in entries {
-                let outcome = apply(entry, open: &open, context: &context)
+            // By position: the entries are read in place, not copied.
+            for position in entries.indices {
+                let outcome = apply(entries[position], open: &open, context: &context)
                 if case .failed = outcome { errors = true }
+                let action = entries[position].action
                 if let kept {
-                    outcome.write(action: entry.action, forcedRefresh: forced, keeping: kept[entry.action.slot], to: &items)
+                    outcome.write(action: action, forcedRefresh: forced, keeping: kept[action.slot], to: &items)
                 } else {
                     if !items.isEmpty { items.append(UInt8(ascii: ",")) }
-                    outcome.write(action: entry.action, forcedRefresh: forced, to: &items)
+                    outcome.write(action: action, forcedRefresh: forced, to: &items)
                 }
             }
             close(&open, &context)
@@ -157,12 +159,13 @@ extension StandInCore {
         guard body.last == 0x0A else { throw OpenSearchFailure.illegalArgument("The bulk request must be terminated by a newline [\\n]") }
         let read = body.withUnsafeBufferPointer { bytes in Result { () throws(OpenSearchFailure) -> [BulkEntry] in
             var entries: [BulkEntry] = []
+            var lastIndex: String?
             var lines = Lines(bytes: bytes)
             while let line = lines.next() {
                 if bytes[line].allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
                 let text = UnsafeBufferPointer(rebasing: bytes[line])
                 var entry: BulkEntry
-                if let quick = ActionLine.quick(text, defaultIndex: defaultIndex) {
+                if let quick = ActionLine.quick(text, defaultIndex: defaultIndex, previousIndex: lastIndex) {
                     entry = quick
                 } else {
                     entry = try actionEntry(text, lineNumber: lines.number, defaultIndex: defaultIndex)
@@ -173,15 +176,20 @@ extension StandInCore {
                     }
                     entry.document = document
                 }
+                lastIndex = entry.index
                 entries.append(entry)
             }
             return entries
         } }
         let entries = try read.get()
         guard !entries.isEmpty else { throw OpenSearchFailure.validation(["no requests added"]) }
-        let missing = entries.filter { $0.index == nil }.count
+        var missing = 0
+        var missingIDs = 0
+        for position in entries.indices {
+            if entries[position].index == nil { missing += 1 }
+            if entries[position].action == .update || entries[position].action == .delete, entries[position].id == nil { missingIDs += 1 }
+        }
         if missing > 0 { throw OpenSearchFailure.validation(Array(repeating: "index is missing", count: missing)) }
-        let missingIDs = entries.filter { ($0.action == .update || $0.action == .delete) && $0.id == nil }.count
         if missingIDs > 0 { throw OpenSearchFailure.validation(Array(repeating: "id is missing", count: missingIDs)) }
         return entries
     }
@@ -241,9 +249,9 @@ extension StandInCore {
     private func precheck(_ entries: inout [BulkEntry], body: [UInt8]) {
         var names: Set<String> = []
         var lastName: String?
-        for entry in entries where entry.action == .index || entry.action == .create {
-            if entry.index != lastName, let name = entry.index { names.insert(name) }
-            lastName = entry.index
+        for position in entries.indices where entries[position].action == .index || entries[position].action == .create {
+            if entries[position].index != lastName, let name = entries[position].index { names.insert(name) }
+            lastName = entries[position].index
         }
         let tables = lock.withLock { () -> [String: FieldTable] in
             var tables: [String: FieldTable] = [:]
@@ -714,7 +722,8 @@ extension StandInCore {
 /// (no quote, backslash or control character), read without the JSON parser. Any other shape
 /// answers `nil` and goes to the parser, which reads these lines to the same entry.
 enum ActionLine {
-    static func quick(_ line: UnsafeBufferPointer<UInt8>, defaultIndex: String?) -> BulkEntry? {
+    /// `previousIndex` (the index of the entry before) is reused when the line names the same one.
+    static func quick(_ line: UnsafeBufferPointer<UInt8>, defaultIndex: String?, previousIndex: String? = nil) -> BulkEntry? {
         var cursor = Cursor(line: line)
         guard cursor.take(#"{""#) else { return nil }
         let action: BulkEntry.Action
@@ -734,7 +743,7 @@ enum ActionLine {
         if !cursor.take("}}") {
             repeat {
                 if index == nil, cursor.take(#""_index":""#) {
-                    guard let text = cursor.plain() else { return nil }
+                    guard let text = cursor.plain(reusing: previousIndex) else { return nil }
                     index = text
                 } else if id == nil, cursor.take(#""_id":""#) {
                     guard let text = cursor.plain() else { return nil }
@@ -762,7 +771,7 @@ enum ActionLine {
         }
 
         /// A plain string's text after its opening quote, through the closing quote.
-        mutating func plain() -> String? {
+        mutating func plain(reusing known: String? = nil) -> String? {
             guard let base = line.baseAddress, at < line.count, let quote = memchr(base + at, Int32(UInt8(ascii: "\"")), line.count - at) else {
                 return nil
             }
@@ -772,6 +781,7 @@ enum ActionLine {
             for byte in text { refused |= (byte &- 0x20 >= 0x5F ? 1 : 0) | (byte == UInt8(ascii: "\\") ? 1 : 0) }
             guard refused == 0 else { return nil }
             at += text.count + 1
+            if var known, known.withUTF8({ $0.count == text.count && memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 }) { return known }
             return String(decoding: text, as: UTF8.self)
         }
     }
