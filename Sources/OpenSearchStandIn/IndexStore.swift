@@ -61,6 +61,14 @@ struct DocumentID: Hashable, Sendable {
     static func == (lhs: DocumentID, rhs: DocumentID) -> Bool { lhs.digest == rhs.digest && lhs.text == rhs.text }
 
     func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+
+    /// What `Dictionary` and `Set` ask for: the digest mixed with their seed, without setting up a
+    /// `Hasher` per lookup (the tables hold hundreds of thousands of ids and rehash them all as
+    /// they grow).
+    func _rawHashValue(seed: Int) -> Int {
+        let mixed = (digest ^ UInt64(UInt(bitPattern: seed))) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed ^ (mixed >> 29))
+    }
 }
 
 /// One index: settings, mapping, live documents and the refreshed view that search and count see.
