@@ -697,10 +697,11 @@ extension StandInCore {
     /// `line` without the JSON white space around it.
     private static func trimmed(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
-        var line = line
-        while let first = line.first, isSpace(first) { line.removeFirst() }
-        while let last = line.last, isSpace(last) { line.removeLast() }
-        return line
+        var start = line.startIndex
+        var end = line.endIndex
+        while start < end, isSpace(line[start]) { start += 1 }
+        while end > start, isSpace(line[end - 1]) { end -= 1 }
+        return line[start..<end]
     }
 
     /// A partial-document update: objects merge recursively, everything else is replaced.
