@@ -379,12 +379,34 @@ private struct SocketReader {
         }
     }
 
+    /// The next `count` bytes. A body longer than what is buffered is received straight into an
+    /// array of its size (one copy of the buffered part, no growing buffer).
     private mutating func take(_ count: Int) -> [UInt8]? {
-        while buffer.count - start < count {
-            guard fill() else { return nil }
+        let buffered = buffer.count - start
+        guard buffered < count else {
+            defer { start += count }
+            return Array(buffer[start..<start + count])
         }
-        defer { start += count }
-        return Array(buffer[start..<start + count])
+        var complete = true
+        let body = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            buffer.withUnsafeBufferPointer { held in
+                _ = out.initialize(fromContentsOf: UnsafeBufferPointer(rebasing: held[start...]))
+            }
+            var filled = buffered
+            while filled < count {
+                let received = recv(fd, out.baseAddress! + filled, count - filled, 0)
+                if received < 0, errno == EINTR { continue }
+                guard received > 0 else {
+                    complete = false
+                    break
+                }
+                filled += received
+            }
+            initialized = filled
+        }
+        buffer.removeAll(keepingCapacity: true)
+        start = 0
+        return complete ? body : nil
     }
 
     /// Reads more bytes; `false` at end of stream or on error.

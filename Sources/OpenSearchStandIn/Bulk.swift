@@ -4,7 +4,19 @@ import Primitives
 
 /// One parsed bulk action; its document line stays bytes of the request body.
 struct BulkEntry: Equatable {
-    enum Action: String, CaseIterable { case index, create, update, delete }
+    enum Action: String, CaseIterable {
+        case index, create, update, delete
+
+        /// The action's position in `allCases`, for tables indexed by action.
+        var slot: Int {
+            switch self {
+            case .index: 0
+            case .create: 1
+            case .update: 2
+            case .delete: 3
+            }
+        }
+    }
     var action: Action
     var index: String?
     var id: String?
@@ -35,10 +47,11 @@ extension StandInCore {
         let filter = try query["filter_path"].map { text throws(OpenSearchFailure) in try FilterPath(text) }
         // Item members a filter keeps, by action; nil when some member is only partly kept (the
         // whole answer is then filtered as a tree).
+        // Indexed by `BulkEntry.Action.slot`.
         let kept = filter.flatMap { filter in
-            BulkEntry.Action.allCases.reduce(into: [BulkEntry.Action: ItemMembers]?([:])) { table, action in
+            BulkEntry.Action.allCases.reduce(into: [ItemMembers]?([])) { table, action in
                 guard table != nil, let members = ItemMembers(filter, action: action) else { return table = nil }
-                table?[action] = members
+                table?.append(members)
             }
         }
 
@@ -51,14 +64,16 @@ extension StandInCore {
             var errors = false
             var context = BulkContext(body: body, keepsRecords: storage != nil)
             var open: OpenIndex?
-            for entry in entries {
-                let outcome = apply(entry, open: &open, context: &context)
+            // By position: the entries are read in place, not copied.
+            for position in entries.indices {
+                let outcome = apply(entries[position], open: &open, context: &context)
                 if case .failed = outcome { errors = true }
+                let action = entries[position].action
                 if let kept {
-                    outcome.write(action: entry.action, forcedRefresh: forced, keeping: kept[entry.action]!, to: &items)
+                    outcome.write(action: action, forcedRefresh: forced, keeping: kept[action.slot], to: &items)
                 } else {
                     if !items.isEmpty { items.append(UInt8(ascii: ",")) }
-                    outcome.write(action: entry.action, forcedRefresh: forced, to: &items)
+                    outcome.write(action: action, forcedRefresh: forced, to: &items)
                 }
             }
             close(&open, &context)
@@ -117,22 +132,26 @@ extension StandInCore {
         return out
     }
 
-    /// Which members of one action's items a filter keeps whole (`nil` when it keeps part of one).
+    /// Which members of one action's items a filter keeps whole (`nil` when it keeps part of one):
+    /// bit `i` stands for `all[i]`.
     struct ItemMembers: Sendable {
-        var names: Set<String> = []
+        private var bits: UInt16 = 0
 
         /// Every member an item can have, in the order OpenSearch writes them.
         static let all = ["_index", "_id", "_version", "result", "forced_refresh", "_shards", "_seq_no", "_primary_term", "status", "error"]
 
         init?(_ filter: FilterPath, action: BulkEntry.Action) {
-            for name in Self.all {
+            for (position, name) in Self.all.enumerated() {
                 switch filter.match(["items", action.rawValue, name]) {
-                case .all: names.insert(name)
+                case .all: bits |= 1 << position
                 case .partial: return nil
                 case .none: break
                 }
             }
         }
+
+        /// Whether the member at `position` in `all` is kept.
+        func contains(_ position: Int) -> Bool { bits & (1 << position) != 0 }
     }
 
     private static func parseBulk(_ body: [UInt8], defaultIndex: String?) throws(OpenSearchFailure) -> [BulkEntry] {
@@ -140,12 +159,13 @@ extension StandInCore {
         guard body.last == 0x0A else { throw OpenSearchFailure.illegalArgument("The bulk request must be terminated by a newline [\\n]") }
         let read = body.withUnsafeBufferPointer { bytes in Result { () throws(OpenSearchFailure) -> [BulkEntry] in
             var entries: [BulkEntry] = []
+            var lastIndex: String?
             var lines = Lines(bytes: bytes)
             while let line = lines.next() {
                 if bytes[line].allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { continue }
                 let text = UnsafeBufferPointer(rebasing: bytes[line])
                 var entry: BulkEntry
-                if let quick = ActionLine.quick(text, defaultIndex: defaultIndex) {
+                if let quick = ActionLine.quick(text, defaultIndex: defaultIndex, previousIndex: lastIndex) {
                     entry = quick
                 } else {
                     entry = try actionEntry(text, lineNumber: lines.number, defaultIndex: defaultIndex)
@@ -156,15 +176,20 @@ extension StandInCore {
                     }
                     entry.document = document
                 }
+                lastIndex = entry.index
                 entries.append(entry)
             }
             return entries
         } }
         let entries = try read.get()
         guard !entries.isEmpty else { throw OpenSearchFailure.validation(["no requests added"]) }
-        let missing = entries.filter { $0.index == nil }.count
+        var missing = 0
+        var missingIDs = 0
+        for position in entries.indices {
+            if entries[position].index == nil { missing += 1 }
+            if entries[position].action == .update || entries[position].action == .delete, entries[position].id == nil { missingIDs += 1 }
+        }
         if missing > 0 { throw OpenSearchFailure.validation(Array(repeating: "index is missing", count: missing)) }
-        let missingIDs = entries.filter { ($0.action == .update || $0.action == .delete) && $0.id == nil }.count
         if missingIDs > 0 { throw OpenSearchFailure.validation(Array(repeating: "id is missing", count: missingIDs)) }
         return entries
     }
@@ -224,9 +249,9 @@ extension StandInCore {
     private func precheck(_ entries: inout [BulkEntry], body: [UInt8]) {
         var names: Set<String> = []
         var lastName: String?
-        for entry in entries where entry.action == .index || entry.action == .create {
-            if entry.index != lastName, let name = entry.index { names.insert(name) }
-            lastName = entry.index
+        for position in entries.indices where entries[position].action == .index || entries[position].action == .create {
+            if entries[position].index != lastName, let name = entries[position].index { names.insert(name) }
+            lastName = entries[position].index
         }
         let tables = lock.withLock { () -> [String: FieldTable] in
             var tables: [String: FieldTable] = [:]
@@ -393,39 +418,49 @@ extension StandInCore {
             out.append(contentsOf: Self.end)
         }
 
+        /// `"<name>":` for each of `ItemMembers.all`.
+        private static let memberKeys = ItemMembers.all.map { Array("\"\($0)\":".utf8) }
+        /// `{"<action>":{` by `BulkEntry.Action.slot`.
+        private static let filteredStarts = BulkEntry.Action.allCases.map { Array("{\"\($0.rawValue)\":{".utf8) }
+
+        /// A status: three digits (every HTTP status) without a `String`.
+        private static func appendStatus(_ status: Int, to out: inout [UInt8]) {
+            guard (100...999).contains(status) else { return out.append(contentsOf: String(status).utf8) }
+            out.append(UInt8(ascii: "0") + UInt8(status / 100))
+            out.append(UInt8(ascii: "0") + UInt8(status / 10 % 10))
+            out.append(UInt8(ascii: "0") + UInt8(status % 10))
+        }
+
         /// `{"<action>":{…}}` with only the members in `keeping`, then a comma; nothing when it keeps
         /// none of this item's members (OpenSearch drops emptied array elements).
         func write(action: BulkEntry.Action, forcedRefresh: Bool, keeping: ItemMembers, to out: inout [UInt8]) {
             let mark = out.count
-            out.append(contentsOf: #"{""#.utf8)
-            out.append(contentsOf: action.rawValue.utf8)
-            out.append(contentsOf: #"":{"#.utf8)
+            out.append(contentsOf: Self.filteredStarts[action.slot])
             let open = out.count
-            func member(_ name: String, _ write: (inout [UInt8]) -> Void) {
-                guard keeping.names.contains(name) else { return }
+            /// The member at `position` in `ItemMembers.all`, when kept.
+            func member(_ position: Int, _ write: (inout [UInt8]) -> Void) {
+                guard keeping.contains(position) else { return }
                 if out.count > open { out.append(UInt8(ascii: ",")) }
-                out.append(UInt8(ascii: "\""))
-                out.append(contentsOf: name.utf8)
-                out.append(contentsOf: #"":"#.utf8)
+                out.append(contentsOf: Self.memberKeys[position])
                 write(&out)
             }
             switch self {
             case .written(let index, let id, let version, let result, let status, let seqNo, let shards):
-                member("_index") { $0.append(contentsOf: index) }
-                member("_id") { JSONWriter.writeString(id, to: &$0) }
-                member("_version") { $0.append(contentsOf: String(version).utf8) }
+                member(0) { $0.append(contentsOf: index) }
+                member(1) { JSONWriter.writeString(id, to: &$0) }
+                member(2) { $0.append(contentsOf: String(version).utf8) }
                 // `result`'s bytes are `,"result":"…",`: the value sits after the 10th byte.
-                member("result") { $0.append(contentsOf: result.bytes.dropFirst(10).dropLast()) }
-                if forcedRefresh && result != .noop { member("forced_refresh") { $0.append(contentsOf: "true".utf8) } }
-                member("_shards") { $0.append(contentsOf: shards) }
-                member("_seq_no") { $0.append(contentsOf: String(seqNo).utf8) }
-                member("_primary_term") { $0.append(UInt8(ascii: "1")) }
-                member("status") { $0.append(contentsOf: String(status).utf8) }
+                member(3) { $0.append(contentsOf: result.bytes.dropFirst(10).dropLast()) }
+                if forcedRefresh && result != .noop { member(4) { $0.append(contentsOf: "true".utf8) } }
+                member(5) { $0.append(contentsOf: shards) }
+                member(6) { $0.append(contentsOf: String(seqNo).utf8) }
+                member(7) { $0.append(UInt8(ascii: "1")) }
+                member(8) { Self.appendStatus(status, to: &$0) }
             case .failed(let index, let id, let failure):
-                member("_index") { JSONWriter.writeString(index, to: &$0) }
-                member("_id") { JSONWriter.writeString(id, to: &$0) }
-                member("status") { $0.append(contentsOf: String(failure.status).utf8) }
-                member("error") { JSONWriter.write(.object(failure.object), to: &$0) }
+                member(0) { JSONWriter.writeString(index, to: &$0) }
+                member(1) { JSONWriter.writeString(id, to: &$0) }
+                member(8) { $0.append(contentsOf: String(failure.status).utf8) }
+                member(9) { JSONWriter.write(.object(failure.object), to: &$0) }
             }
             if out.count == open {
                 out.removeSubrange(mark...)
@@ -478,7 +513,8 @@ extension StandInCore {
         let id = entry.id ?? StandInIDs.documentID()
         func failed(_ failure: OpenSearchFailure) -> ItemOutcome { .failed(index: name, id: id, failure: failure) }
         // Compared as bytes: names that are equal only as Unicode text are checked on their own.
-        let isOpen = open.map { Self.sameBytes($0.state.name, name) } ?? false
+        // Through the optional chain, not `open.map`: that would copy the whole open index.
+        let isOpen = (open?.state.name).map { Self.sameBytes($0, name) } ?? false
         if !isOpen {
             let nameFailure: OpenSearchFailure?
             if let known = context.nameFailures[name] {
@@ -530,6 +566,7 @@ extension StandInCore {
                 status: status, type: type, reason: reason,
                 extra: [("index", .string(name)), ("shard", "0"), ("index_uuid", .string(open.state.uuid))])
         }
+        let key = DocumentID(id)
         func written(_ version: Int, _ result: ItemOutcome.Result, _ status: Int, seqNo: Int) -> ItemOutcome {
             .written(index: open.nameJSON, id: id, version: version, result: result, status: status, seqNo: seqNo, shards: open.shards)
         }
@@ -537,7 +574,7 @@ extension StandInCore {
         func store(_ bytes: ArraySlice<UInt8>, version: Int) -> Int {
             let seqNo = open.state.nextSeqNo
             open.state.nextSeqNo += 1
-            open.state.live[id] = StoredDocument(bytes: bytes, version: version, seqNo: seqNo)
+            open.state.live[key] = StoredDocument(bytes: bytes, version: version, seqNo: seqNo)
             if open.state.dirtySince == nil { open.state.dirtySince = configuration.clock.now() }
             if context.keepsRecords { open.records.append(.put(id: id, version: version, seqNo: seqNo, source: bytes)) }
             return seqNo
@@ -547,10 +584,10 @@ extension StandInCore {
             let seqNo = open.state.nextSeqNo
             open.state.nextSeqNo += 1
             var version = 1
-            let previous = open.state.live.updateValue(StoredDocument(bytes: bytes, version: 1, seqNo: seqNo), forKey: id)
+            let previous = open.state.live.updateValue(StoredDocument(bytes: bytes, version: 1, seqNo: seqNo), forKey: key)
             if let previous {
                 version = previous.version + 1
-                open.state.live[id]!.version = version
+                open.state.live[key]!.version = version
             }
             if open.state.dirtySince == nil { open.state.dirtySince = configuration.clock.now() }
             if context.keepsRecords { open.records.append(.put(id: id, version: version, seqNo: seqNo, source: bytes)) }
@@ -574,7 +611,7 @@ extension StandInCore {
                         line.withUnsafeBufferPointer { DocumentCheck.fits($0, fields) }
                     }
                 let tree = fits ? nil : try Self.parseDocument(line)
-                if entry.action == .create, let existing = open.state.live[id] {
+                if entry.action == .create, let existing = open.state.live[key] {
                     throw shardFailure(
                         "version_conflict_engine_exception", "[\(id)]: version conflict, document already exists (current version [\(existing.version)])",
                         status: 409)
@@ -583,7 +620,7 @@ extension StandInCore {
                 let (version, seqNo, replaced) = put(line)
                 return replaced ? written(version, .updated, 200, seqNo: seqNo) : written(version, .created, 201, seqNo: seqNo)
             case .update:
-                let existing = open.state.live[id]
+                let existing = open.state.live[key]
                 let request = try Self.parseDocument(context.body[entry.document!])
                 guard let doc = request["doc"]?.objectValue ?? request["upsert"]?.objectValue else {
                     throw OpenSearchFailure.validation(["script or doc is missing"])
@@ -603,11 +640,11 @@ extension StandInCore {
                 let seqNo = store(JSON.object(merged).bytes[...], version: existing.version + 1)
                 return written(existing.version + 1, .updated, 200, seqNo: seqNo)
             case .delete:
-                let existing = open.state.live[id]
+                let existing = open.state.live[key]
                 let seqNo = open.state.nextSeqNo
                 open.state.nextSeqNo += 1
                 guard let existing else { return written(1, .notFound, 404, seqNo: seqNo) }
-                open.state.live[id] = nil
+                open.state.live[key] = nil
                 if open.state.dirtySince == nil { open.state.dirtySince = configuration.clock.now() }
                 if context.keepsRecords { open.records.append(.delete(id: id, seqNo: seqNo)) }
                 return written(existing.version + 1, .deleted, 200, seqNo: seqNo)
@@ -660,10 +697,11 @@ extension StandInCore {
     /// `line` without the JSON white space around it.
     private static func trimmed(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
-        var line = line
-        while let first = line.first, isSpace(first) { line.removeFirst() }
-        while let last = line.last, isSpace(last) { line.removeLast() }
-        return line
+        var start = line.startIndex
+        var end = line.endIndex
+        while start < end, isSpace(line[start]) { start += 1 }
+        while end > start, isSpace(line[end - 1]) { end -= 1 }
+        return line[start..<end]
     }
 
     /// A partial-document update: objects merge recursively, everything else is replaced.
@@ -685,7 +723,8 @@ extension StandInCore {
 /// (no quote, backslash or control character), read without the JSON parser. Any other shape
 /// answers `nil` and goes to the parser, which reads these lines to the same entry.
 enum ActionLine {
-    static func quick(_ line: UnsafeBufferPointer<UInt8>, defaultIndex: String?) -> BulkEntry? {
+    /// `previousIndex` (the index of the entry before) is reused when the line names the same one.
+    static func quick(_ line: UnsafeBufferPointer<UInt8>, defaultIndex: String?, previousIndex: String? = nil) -> BulkEntry? {
         var cursor = Cursor(line: line)
         guard cursor.take(#"{""#) else { return nil }
         let action: BulkEntry.Action
@@ -705,7 +744,7 @@ enum ActionLine {
         if !cursor.take("}}") {
             repeat {
                 if index == nil, cursor.take(#""_index":""#) {
-                    guard let text = cursor.plain() else { return nil }
+                    guard let text = cursor.plain(reusing: previousIndex) else { return nil }
                     index = text
                 } else if id == nil, cursor.take(#""_id":""#) {
                     guard let text = cursor.plain() else { return nil }
@@ -727,26 +766,24 @@ enum ActionLine {
         /// Passes `literal` if the line continues with it.
         mutating func take(_ literal: StaticString) -> Bool {
             let count = literal.utf8CodeUnitCount
-            guard line.count - at >= count else { return false }
-            let start = literal.utf8Start
-            for offset in 0..<count where line[at + offset] != start[offset] { return false }
+            guard line.count - at >= count, memcmp(line.baseAddress! + at, literal.utf8Start, count) == 0 else { return false }
             at += count
             return true
         }
 
         /// A plain string's text after its opening quote, through the closing quote.
-        mutating func plain() -> String? {
-            let start = at
-            while at < line.count {
-                let byte = line[at]
-                if byte == UInt8(ascii: "\"") {
-                    at += 1
-                    return String(decoding: UnsafeBufferPointer(rebasing: line[start..<at - 1]), as: UTF8.self)
-                }
-                guard byte >= 0x20, byte < 0x7F, byte != UInt8(ascii: "\\") else { return nil }
-                at += 1
+        mutating func plain(reusing known: String? = nil) -> String? {
+            guard let base = line.baseAddress, at < line.count, let quote = memchr(base + at, Int32(UInt8(ascii: "\"")), line.count - at) else {
+                return nil
             }
-            return nil
+            let text = UnsafeBufferPointer(start: base + at, count: base.distance(to: quote.assumingMemoryBound(to: UInt8.self)) - at)
+            // Every byte printable ASCII and no backslash, checked without a branch per byte.
+            var refused: UInt8 = 0
+            for byte in text { refused |= (byte &- 0x20 >= 0x5F ? 1 : 0) | (byte == UInt8(ascii: "\\") ? 1 : 0) }
+            guard refused == 0 else { return nil }
+            at += text.count + 1
+            if var known, known.withUTF8({ $0.count == text.count && memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 }) { return known }
+            return String(decoding: text, as: UTF8.self)
         }
     }
 }

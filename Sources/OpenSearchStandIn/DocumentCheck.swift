@@ -56,7 +56,7 @@ final class FieldTable: Sendable {
             keys += field.name.utf8
             ends.append(keys.count)
         }
-        self.keys = keys
+        self.keys = keys + repeatElement(0, count: 8)  // spare bytes: `plainName` reads whole words
         self.ends = ends
         asciiNames = keys.allSatisfy { $0 < 0x80 }
         plain = fields.map { $0.name.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") } }
@@ -86,7 +86,24 @@ final class FieldTable: Sendable {
         let length = ends[position] - start
         guard bytes.count - at >= length + 2, bytes[at + length + 1] == UInt8(ascii: "\"") else { return nil }
         return keys.withUnsafeBufferPointer { keys in
-            for offset in 0..<length where keys[start + offset] != bytes[at + 1 + offset] { return nil }
+            // Eight bytes at a time: `keys` ends with eight spare bytes, so a word may always be
+            // read from it; the document's last word is compared byte by byte when it is short.
+            let key = UnsafeRawPointer(keys.baseAddress! + start)
+            let text = UnsafeRawPointer(bytes.baseAddress! + at + 1)
+            let readable = bytes.count - at - 1
+            var offset = 0
+            while offset < length {
+                let rest = length - offset
+                if readable - offset >= 8 {
+                    let difference = UInt64(
+                        littleEndian: key.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ text.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                    // Only the name's bytes count: the first `rest` bytes, the low ones.
+                    guard (rest >= 8 ? difference : difference & ((1 << (UInt64(rest) << 3)) &- 1)) == 0 else { return nil }
+                } else {
+                    for index in offset..<length where keys[start + index] != bytes[at + 1 + index] { return nil }
+                }
+                offset += 8
+            }
             return length
         }
     }
@@ -417,7 +434,13 @@ struct DocumentCheck {
         var escaped = false
         var highBits: UInt8 = 0
         while index < bytes.count {
-            while bytes.count - index >= 8, !Self.hasSpecialByte(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)) {
+            // Eight bytes at a time up to the first that needs a look.
+            while bytes.count - index >= 8 {
+                let special = Self.specialBytes(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
+                guard special == 0 else {
+                    index += special.trailingZeroBitCount >> 3
+                    break
+                }
                 index += 8
             }
             guard index < bytes.count else { break }
@@ -442,17 +465,19 @@ struct DocumentCheck {
         throw Unsure()
     }
 
-    /// Whether any of eight bytes is a quote, a backslash, a control character or not ASCII (the
-    /// bytes a string scan must look at one by one).
+    /// The high bit of each of eight bytes (read little-endian) that is a quote, a backslash, a
+    /// control character or not ASCII (the bytes a string scan must look at one by one). The lowest
+    /// bit set marks the first such byte exactly (a borrow only reaches bytes after a marked one).
     @inline(__always)
-    private static func hasSpecialByte(_ word: UInt64) -> Bool {
+    private static func specialBytes(_ word: UInt64) -> UInt64 {
+        let word = UInt64(littleEndian: word)
         let ones: UInt64 = 0x0101_0101_0101_0101
         let high: UInt64 = 0x8080_8080_8080_8080
         @inline(__always) func hasZeroByte(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & high }
         let quote = hasZeroByte(word ^ (ones &* 0x22))
         let backslash = hasZeroByte(word ^ (ones &* 0x5C))
         let control = (word &- ones &* 0x20) & ~word & high
-        return (word & high) | quote | backslash | control != 0
+        return (word & high) | quote | backslash | control
     }
 
     /// One escape sequence at `index` (the backslash).

@@ -24,6 +24,53 @@ struct StoredDocument: Sendable, Hashable {
     var source: JSON { (try? JSONParser.parse(bytes)) ?? .null }
 }
 
+/// A document id as the document tables key it: the text and a hash of its bytes computed once,
+/// so that growing a table (which hashes every key again) and each lookup hash one word instead of
+/// the whole id. Two ids are equal when their texts are.
+struct DocumentID: Hashable, Sendable {
+    let text: String
+    private let digest: UInt64
+
+    init(_ text: String) {
+        self.text = text
+        var text = text
+        digest = text.withUTF8 { Self.digest(of: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Eight bytes at a time, each word multiplied in (the `Hasher` mixes the result with its seed).
+    private static func digest(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var state = UInt64(truncatingIfNeeded: bytes.count) &* 0x9E37_79B9_7F4A_7C15
+        var at = 0
+        while at + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            state = (state ^ word) &* 0xFF51_AFD7_ED55_8CCD
+            state ^= state >> 32
+            at += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while at < bytes.count {
+            tail |= UInt64(bytes[at]) << shift
+            shift += 8
+            at += 1
+        }
+        state = (state ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        return state ^ (state >> 29)
+    }
+
+    static func == (lhs: DocumentID, rhs: DocumentID) -> Bool { lhs.digest == rhs.digest && lhs.text == rhs.text }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+
+    /// What `Dictionary` and `Set` ask for: the digest mixed with their seed, without setting up a
+    /// `Hasher` per lookup (the tables hold hundreds of thousands of ids and rehash them all as
+    /// they grow).
+    func _rawHashValue(seed: Int) -> Int {
+        let mixed = (digest ^ UInt64(UInt(bitPattern: seed))) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: mixed ^ (mixed >> 29))
+    }
+}
+
 /// One index: settings, mapping, live documents and the refreshed view that search and count see.
 struct IndexState: Sendable {
     let name: String
@@ -32,9 +79,9 @@ struct IndexState: Sendable {
     var settings: JSONObject
     var mapping: Mapping
     /// What GET sees at once (real time).
-    var live: [String: StoredDocument] = [:]
+    var live: [DocumentID: StoredDocument] = [:]
     /// What search and count see: `live` as of the last refresh.
-    var visible: [String: StoredDocument] = [:]
+    var visible: [DocumentID: StoredDocument] = [:]
     var nextSeqNo = 0
     var dirtySince: Timestamp?
 
@@ -147,9 +194,9 @@ struct DataDirectory: Sendable {
                     switch record["op"]?.stringValue {
                     case "put":
                         guard let source = record["source"], let version = record["version"]?.intValue else { continue }
-                        index.live[id] = StoredDocument(source: source, version: version, seqNo: seqNo)
+                        index.live[DocumentID(id)] = StoredDocument(source: source, version: version, seqNo: seqNo)
                     case "delete":
-                        index.live[id] = nil
+                        index.live[DocumentID(id)] = nil
                     default:
                         continue
                     }

@@ -86,7 +86,7 @@ package final class OpenSearchStandIn: Sendable {
 
     /// Ids of every live document of `index` (for tests checking exactly-once delivery).
     package func documentIDs(in index: String) -> Set<String> {
-        core.lock.withLock { Set(core.indices[index]?.live.keys ?? [:].keys) }
+        core.lock.withLock { Set(core.indices[index]?.live.keys.map(\.text) ?? []) }
     }
 
     /// Answers one request as if it had arrived over HTTP (signature check, faults and all): lets a
@@ -422,7 +422,7 @@ final class StandInCore: @unchecked Sendable {
     private func getDocument(index name: String, id: String) throws(OpenSearchFailure) -> (Int, JSON) {
         try locked { () throws(OpenSearchFailure) -> (Int, JSON) in
             guard let index = indices[name] else { throw OpenSearchFailure.indexNotFound(name) }
-            guard let document = index.live[id] else {
+            guard let document = index.live[DocumentID(id)] else {
                 return (404, .object(["_index": .string(name), "_id": .string(id), "found": false]))
             }
             return (
@@ -475,7 +475,7 @@ final class StandInCore: @unchecked Sendable {
                 autoRefresh(name)
                 guard let index = indices[name] else { continue }
                 for (id, document) in index.visible where matcher.matches(document, mapping: index.mapping) {
-                    matched.append((name, id, document))
+                    matched.append((name, id.text, document))
                 }
             }
             matched.sort { ($0.index, $0.document.seqNo) < ($1.index, $1.document.seqNo) }
