@@ -20,9 +20,7 @@ package enum IngestSetup {
         let openSearch = try OpenSearchClient(
             settings: clients.settings, flavor: settings.openSearchService == "aoss" ? .serverless : .managed,
             credentials: clients.s3.client.credentials, transport: context.transport, quota: RetryQuota())
-        let indexer = BulkIndexer(
-            client: openSearch,
-            settings: BulkSettings(maxRequestBytes: settings.chunkBytes, concurrency: 1, maxAttempts: settings.bulkMaxAttempts))
+        let indexer = BulkIndexer(client: openSearch, settings: settings.bulk)
         let handler = IngestObjectHandler(
             settings: settings, catalog: catalog, s3: clients.s3,
             status: StatusStore(

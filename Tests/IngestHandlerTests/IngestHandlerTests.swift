@@ -6,6 +6,8 @@ import JSONCodec
 import LambdaRuntime
 import OpenSearchStandIn
 import PipelineCore
+import PipelineSettings
+import Primitives
 import Testing
 
 @Suite("Ingest handler against moto and the OpenSearch stand-in")
@@ -161,9 +163,11 @@ struct IngestHandlerTests {
         #expect(record.status == .failed && record.reason == outcome.reason)
     }
 
-    @Test("Mapping conflicts from OpenSearch land in the errors object with their _id; the rest is indexed")
-    func mappingConflicts() async throws {
-        let stack = try await IngestTestStack()
+    @Test(
+        "Mapping conflicts from OpenSearch land in the errors object with their _id; the rest is indexed (lean or whole answers)",
+        arguments: ["true", "false"])
+    func mappingConflicts(leanAnswers: String) async throws {
+        let stack = try await IngestTestStack(extra: ["BULK_LEAN_ANSWERS": leanAnswers])
         var text = ""
         for i in 0..<30 { text += #"{"id":"r\#(i)","amount":\#(i % 10 == 3 ? "\"lots\"" : String(i))}"# + "\n" }
         try await stack.put("in/typed/amounts.jsonl", Array(text.utf8))
@@ -174,6 +178,20 @@ struct IngestHandlerTests {
         #expect(lines.compactMap { $0["_id"]?.stringValue }.sorted() == ["r13", "r23", "r3"])
         #expect(lines.allSatisfy { $0["stage"]?.stringValue == "index" && $0["error_code"]?.stringValue == "mapper_parsing_exception" })
         #expect(try await stack.count("typed") == 27)
+        // The setting reaches the bulk requests: the stand-in shaped its answers, or did not.
+        let filtered = stack.standIn.stats.filteredBulkAnswers
+        #expect(leanAnswers == "true" ? filtered > 0 : filtered == 0)
+    }
+
+    @Test("BULK_LEAN_ANSWERS must be a boolean; the error names it")
+    func leanAnswersSetting() async throws {
+        let stack = try await IngestTestStack()
+        var environment = stack.environment
+        environment["BULK_LEAN_ANSWERS"] = "sometimes"
+        #expect { try IngestSettings(SettingsReader(Environment(environment))) } throws: {
+            ($0 as? SettingsError)?.setting == "BULK_LEAN_ANSWERS"
+        }
+        #expect(stack.settings.bulk.answerFilter == BulkSettings.leanAnswer)
     }
 
     @Test("A 429 storm (whole requests and items) loses nothing and duplicates nothing")

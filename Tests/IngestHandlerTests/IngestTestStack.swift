@@ -69,12 +69,11 @@ struct IngestTestStack {
     /// an attempt with probability ≈ 0.44) cannot exhaust them by chance: 0.44^30 × 1,500 items ≈ 3e-8
     /// (with 12 attempts a run lost a record to chance about one time in twelve).
     var sink: OpenSearchBulkSink {
-        OpenSearchBulkSink(
-            indexer: BulkIndexer(
-                client: openSearch,
-                settings: BulkSettings(
-                    maxRequestBytes: settings.chunkBytes, concurrency: 1, maxAttempts: 30, baseDelay: .milliseconds(2),
-                    maxDelay: .milliseconds(40))))
+        var bulk = settings.bulk
+        bulk.maxAttempts = 30
+        bulk.baseDelay = .milliseconds(2)
+        bulk.maxDelay = .milliseconds(40)
+        return OpenSearchBulkSink(indexer: BulkIndexer(client: openSearch, settings: bulk))
     }
 
     func handler() -> IngestObjectHandler<OpenSearchBulkSink> { handler(sink: sink) }
