@@ -435,14 +435,7 @@ struct DocumentCheck {
         var highBits: UInt8 = 0
         while index < bytes.count {
             // Eight bytes at a time up to the first that needs a look.
-            while bytes.count - index >= 8 {
-                let special = Self.specialBytes(UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self))
-                guard special == 0 else {
-                    index += special.trailingZeroBitCount >> 3
-                    break
-                }
-                index += 8
-            }
+            index = firstSpecialStringByte(bytes.baseAddress!, from: index, end: bytes.count)
             guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
@@ -463,21 +456,6 @@ struct DocumentCheck {
             index += 1
         }
         throw Unsure()
-    }
-
-    /// The high bit of each of eight bytes (read little-endian) that is a quote, a backslash, a
-    /// control character or not ASCII (the bytes a string scan must look at one by one). The lowest
-    /// bit set marks the first such byte exactly (a borrow only reaches bytes after a marked one).
-    @inline(__always)
-    private static func specialBytes(_ word: UInt64) -> UInt64 {
-        let word = UInt64(littleEndian: word)
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let high: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZeroByte(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & high }
-        let quote = hasZeroByte(word ^ (ones &* 0x22))
-        let backslash = hasZeroByte(word ^ (ones &* 0x5C))
-        let control = (word &- ones &* 0x20) & ~word & high
-        return (word & high) | quote | backslash | control
     }
 
     /// One escape sequence at `index` (the backslash).

@@ -30,7 +30,7 @@ package struct IndexNamer: Sendable {
     /// When the template's only field is a date part: names by UTC day, direct-mapped (a day's
     /// entry sits at `day % 64`), checked before anything else.
     private var byDay: [(day: Int64, name: String)?]
-    private let soleDateSlot: Int?
+    private let soleDateField: Field?
     private let selectionCount: Int
 
     /// Entries kept before the memo starts afresh.
@@ -48,8 +48,8 @@ package struct IndexNamer: Sendable {
         }
         self.fields = fields
         selectionCount = rules.selection.count
-        soleDateSlot = fields.count == 1 && fields[0].datePart ? fields[0].slot : nil
-        byDay = soleDateSlot == nil ? [] : Array(repeating: nil, count: 64)
+        soleDateField = fields.count == 1 && fields[0].datePart ? fields[0] : nil
+        byDay = soleDateField == nil ? [] : Array(repeating: nil, count: 64)
     }
 
     @inline(__always)
@@ -62,8 +62,8 @@ package struct IndexNamer: Sendable {
     /// The index name for `record`.
     /// - Throws: `IndexNameTemplate.RenderError` when a field is missing or not a date.
     package mutating func name(for record: Record) throws(IndexNameTemplate.RenderError) -> String {
-        if let slot = soleDateSlot, record.fields.values.count == selectionCount, let value = record.fields.values[slot],
-            value.kind == .string, !value.hasEscapes, let day = Self.utcDay(value.raw.dropFirst().dropLast())
+        if let field = soleDateField, let value = value(of: field, in: record), value.kind == .string, !value.hasEscapes,
+            let day = Self.utcDay(value.raw.dropFirst().dropLast())
         {
             let place = Int(truncatingIfNeeded: day & 63)
             if let entry = byDay[place], entry.day == day { return entry.name }

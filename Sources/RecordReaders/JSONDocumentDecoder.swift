@@ -1,4 +1,5 @@
 import JSONCodec
+import Primitives
 
 /// A JSON document whose records are the elements of the array at a JSON pointer, read as a stream:
 /// a byte-level RFC 8259 state machine validates the whole document as it arrives and hands out
@@ -438,7 +439,7 @@ package struct JSONDocumentDecoder: RecordDecoder {
     private mutating func stringBytes(_ p: UnsafePointer<UInt8>, _ count: Int) throws(RecordFileError) {
         while scan < count {
             if escape == 0 && surrogate == 0 && utf8Remaining == 0 {
-                scan = skipPlainStringBytes(p, from: scan, end: count)
+                scan = firstSpecialStringByte(p, from: scan, end: count)
                 guard scan < count else { return }
             }
             let c = p[scan]
@@ -477,7 +478,7 @@ package struct JSONDocumentDecoder: RecordDecoder {
                 continue
             }
             if escape >= 2 {
-                guard let digit = hexValue(c) else { throw syntax("a malformed \\u escape") }
+                guard let digit = Hex.value(c) else { throw syntax("a malformed \\u escape") }
                 unicode = unicode << 4 | UInt32(digit)
                 escape += 1
                 scan += 1

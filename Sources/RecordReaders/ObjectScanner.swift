@@ -250,7 +250,7 @@ struct ObjectScanner {
     @inline(__always)
     private mutating func scanString(escaped: inout Bool) throws(Failure) {
         // Most strings are printable ASCII up to their closing quote.
-        let j = skipPlainStringBytes(p, from: i + 1, end: n)
+        let j = firstSpecialStringByte(p, from: i + 1, end: n)
         if j < n, p[j] == UInt8(ascii: "\"") {
             i = j + 1
             return
@@ -278,7 +278,7 @@ struct ObjectScanner {
                 guard length > 0 else { throw fail(.invalidUTF8, "invalid UTF-8 in a string") }
                 i += length
             }
-            i = skipPlainStringBytes(p, from: i, end: n)
+            i = firstSpecialStringByte(p, from: i, end: n)
         }
     }
 
@@ -309,7 +309,7 @@ struct ObjectScanner {
         guard index + 4 <= n else { return nil }
         var value: UInt32 = 0
         for k in 0..<4 {
-            guard let digit = hexValue(p[index + k]) else { return nil }
+            guard let digit = Hex.value(p[index + k]) else { return nil }
             value = value << 4 | UInt32(digit)
         }
         return value
@@ -389,46 +389,6 @@ struct ObjectScanner {
 
 @inline(__always)
 func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
-
-@inline(__always)
-func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-    default: nil
-    }
-}
-
-/// Skips string bytes that need no attention (printable ASCII other than `"` and `\`), eight at a
-/// time; returns the index of the first byte that does (or `end`).
-@inline(__always)
-func skipPlainStringBytes(_ p: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
-    var i = start
-    #if _endian(little)
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        while i + 8 <= end {
-            let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-            let quote = w ^ (ones &* 0x22)
-            let backslash = w ^ (ones &* 0x5C)
-            // A byte is flagged when it is below 0x20, equal to '"' or '\', or 0x80 and above; the
-            // lowest flag is exact (borrows only propagate upwards).
-            let control = (w &- ones &* 0x20) & ~w
-            let hasQuote = (quote &- ones) & ~quote
-            let hasBackslash = (backslash &- ones) & ~backslash
-            let flags = (control | hasQuote | hasBackslash | w) & highs
-            if flags != 0 { return i + flags.trailingZeroBitCount >> 3 }
-            i += 8
-        }
-    #endif
-    while i < end {
-        let c = p[i]
-        if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return i }
-        i += 1
-    }
-    return i
-}
 
 /// The length of the well-formed UTF-8 sequence at `i` (lead byte ≥ 0x80), or 0 when it is
 /// malformed: overlong, a surrogate, beyond U+10FFFF, or cut short.
