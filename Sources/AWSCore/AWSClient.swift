@@ -205,7 +205,8 @@ package struct AWSClient: Sendable {
             let streaming = try await stream(request)
             let failure: AWSError
             do {
-                let body = try await streaming.body.collect(upTo: maxBodyBytes)
+                let body = try await streaming.body.collect(
+                    upTo: maxBodyBytes, expectedLength: streaming.head.headers["content-length"].flatMap { Int($0) })
                 return HTTPResponse(head: streaming.head, body: body)
             } catch {
                 failure = AWSError.transport(error.with(url: url(for: request)))

@@ -1,3 +1,5 @@
+import Primitives
+
 /// One `bench` subcommand.
 struct BenchCommand: Sendable {
     var name: String
@@ -73,7 +75,7 @@ func measureRate(seconds: Double, _ body: () throws -> Void) rethrows -> Double 
         let now = clock.now
         if now >= deadline {
             let elapsed = start.duration(to: now)
-            let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let secondsElapsed = elapsed.seconds
             return Double(count) / secondsElapsed
         }
     }

@@ -39,6 +39,9 @@ enum IngestBench {
         var maxRSSKiB: Int
         /// The memory cgroup's peak usage (RSS, page cache and kernel memory), when run in one.
         var cgroupPeakKiB: Int?
+        /// From the start to the last bulk answer: the file read and indexed, before it is filed
+        /// under processed/ and its status written.
+        var indexSeconds: Double?
     }
 
     static let datasets = """
@@ -131,8 +134,10 @@ enum IngestBench {
             try Data(event(bucket: bucket, key: key, etag: etag, size: data.count)).write(to: URL(fileURLWithPath: eventPath))
             print("ingesting \(size) MiB with ingest-lambda\(cgroup.map { " in a memory cgroup limited to \($0.limitBytes >> 20) MiB" } ?? "")…")
             let servers = ServerCPU(moto: moto)
+            let spawned = ContinuousClock.now
             var m = try swiftChild(eventPath: eventPath, environment: environment, cgroup: cgroup)
             serverCPU.append(servers.elapsed())
+            m.indexSeconds = standIn.stats.lastBulkAnswer.map { spawned.duration(to: $0).seconds }
             m.bytes = data.count
             m.records = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             // Every file numbers its events from 0, so the documents are those of the largest.
@@ -144,7 +149,7 @@ enum IngestBench {
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = [
                     "python3", options.scriptsDirectory + "/ingest_boto3.py", "--endpoint", moto.endpoint, "--bucket", bucket, "--key",
-                    peerKey, "--opensearch", standIn.endpoint, "--index-prefix", "pybench",
+                    peerKey, "--opensearch", standIn.endpoint, "--index-prefix", "pybench", "--status-table", table,
                 ]
                 let servers = ServerCPU(moto: moto)
                 rows.append(("python boto3 handler, \(size) MiB", try runPeer(process)))
@@ -193,6 +198,12 @@ enum IngestBench {
             print(
                 "end to end, \(size) MiB: swift/python throughput \(f(python.seconds / swift.seconds))x, CPU per GB \(f(python.cpuSeconds / swift.cpuSeconds))x less, peak memory \(f(Double(python.maxRSSKiB) / Double(swift.maxRSSKiB)))x less"
             )
+            if let swiftIndex = swift.indexSeconds, let pythonIndex = python.indexSeconds {
+                print(
+                    "  reading and indexing (to the last bulk answer): swift \(f(swiftIndex, 2)) s, python \(f(pythonIndex, 2)) s, \(f(pythonIndex / swiftIndex))x; "
+                        + "then filing under processed/ and the status item: swift \(f(swift.seconds - swiftIndex, 2)) s, python \(f(python.seconds - pythonIndex, 2)) s"
+                )
+            }
         }
         print("parse+encode on one core: \(parseRate(parse.median)) MB per CPU-second (median of \(parse.sorted.count) runs after a warm-up)")
         if parseRows.count == 2 {
@@ -311,7 +322,8 @@ enum IngestBench {
             let records = object["records"] as? Int, let bytes = object["bytes"] as? Int, let cpu = object["cpu_seconds"] as? Double,
             let rss = object["maxrss_kb"] as? Int
         else { throw BenchError("the Python peer failed: \(String(decoding: data, as: UTF8.self))") }
-        return Measurement(seconds: seconds, records: records, bytes: bytes, cpuSeconds: cpu, maxRSSKiB: rss)
+        return Measurement(
+            seconds: seconds, records: records, bytes: bytes, cpuSeconds: cpu, maxRSSKiB: rss, indexSeconds: object["index_seconds"] as? Double)
     }
 
     /// The engine on one thread, from memory into a discarding sink.
@@ -373,21 +385,12 @@ struct ServerCPU {
 
     init(moto: MotoProcess) {
         motoPID = moto.process.processIdentifier
-        start = (Self.ownCPU(), Self.cpu(of: motoPID))
+        start = (Self.ownCPU(), DropboxBench.cpuSeconds(of: motoPID))
     }
 
-    func elapsed() -> (standIn: Double, moto: Double) { (Self.ownCPU() - start.0, Self.cpu(of: motoPID) - start.1) }
+    func elapsed() -> (standIn: Double, moto: Double) { (Self.ownCPU() - start.0, DropboxBench.cpuSeconds(of: motoPID) - start.1) }
 
     static func ownCPU() -> Double { IngestBench.threadCPU() }
-
-    /// utime + stime of a process, from /proc/<pid>/stat.
-    static func cpu(of pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3, utime 14 and stime 15.
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
 }
 
 /// A memory cgroup nested in the bench's own (v1 `memory` controller or v2), limited the way Lambda

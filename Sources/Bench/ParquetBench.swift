@@ -132,7 +132,7 @@ enum ParquetBench {
         let summary = try converter.finish(to: &sink)
         try sink.close()
         let elapsed = start.duration(to: clock.now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.seconds
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let figures: [String: Double] = [

@@ -175,7 +175,7 @@ enum ParseBench {
         let cpu = threadCPUSeconds() - cpuStart
         precondition(
             failed == 0 && (stage == "decode" || flushed + out.count > 0), "the generated records must all be valid")
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.seconds
         return Result(seconds: seconds, cpuSeconds: cpu, records: records, peakRSS: peakResidentBytes())
     }
 

@@ -143,7 +143,7 @@ enum S3DownloadBench {
                 throw BenchError("read \(count) of \(output.info.contentLength) bytes")
             }
             let elapsed = start.duration(to: clock.now)
-            return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, count)
+            return (elapsed.seconds, count)
         }
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let hwm = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
@@ -196,7 +196,9 @@ struct GeneratedObjectServer: HTTPServerBehavior {
 }
 
 /// A moto_server started by `scripts/moto_stack.py --no-auth` (the bench measures downloads, not
-/// moto's signature checker).
+/// moto's signature checker). moto keeps objects in memory: by default it spools any object over
+/// 5 MiB to a temporary file, so that a copy of a large object would be a write to this machine's
+/// disk, which S3 never asks of a client.
 final class MotoProcess {
     let process: Process
     let stdin: Pipe
@@ -213,6 +215,7 @@ final class MotoProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, "--no-auth"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": String(4 << 30)]) { $1 }
         let stdin = Pipe(), stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout

@@ -43,7 +43,7 @@ enum StandInBulkBench {
         }
         let items = standIn.stats.bulkItems
         let elapsed = start.duration(to: clock.now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.seconds
         let cpu = IngestBench.threadCPU() - cpuStart
         let bytes = bodies.reduce(0) { $0 + $1.count }
         print("OpenSearch stand-in _bulk, \(requests) requests of \(bodies[0].count) bytes, \(items / requests) items each, filter_path: \(filter.isEmpty ? "none" : filter)")

@@ -202,15 +202,19 @@ package struct HTTPResponseBody: AsyncSequence, Sendable {
     /// Stops the transfer; later calls to `next` return `nil`.
     package func cancel() { source.cancel() }
 
-    /// Reads the rest of the body; fails with `.bodyTooLarge` past `limit` bytes.
-    package func collect(upTo limit: Int = .max) async throws(HTTPError) -> [UInt8] {
+    /// Reads the rest of the body; fails with `.bodyTooLarge` past `limit` bytes. `expectedLength`
+    /// (a `Content-Length`) sizes the buffer once instead of growing it chunk by chunk.
+    package func collect(upTo limit: Int = .max, expectedLength: Int? = nil) async throws(HTTPError) -> [UInt8] {
         var out = [UInt8]()
+        let expected = Swift.min(Swift.max(expectedLength ?? 0, 0), limit)
         while let chunk = try await next() {
+            if out.isEmpty, chunk.count < expected { out.reserveCapacity(expected) }
             if out.count + chunk.count > limit {
                 cancel()
                 throw HTTPError(.bodyTooLarge, url: "", detail: "response body exceeds \(limit) bytes")
             }
-            out.append(contentsOf: chunk)
+            // The first chunk is taken as it is: a body that arrives in one chunk is not copied.
+            if out.isEmpty, out.capacity < chunk.count { out = chunk } else { out.append(contentsOf: chunk) }
         }
         return out
     }

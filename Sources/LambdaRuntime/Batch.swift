@@ -1,4 +1,5 @@
 package import JSONCodec
+import Primitives
 import Synchronization
 
 /// What happened to one SQS record of a batch.

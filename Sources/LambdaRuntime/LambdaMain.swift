@@ -380,13 +380,3 @@ extension Redactor {
     package func scrubText(_ text: String) -> String { String(decoding: scrub(Array(text.utf8)), as: UTF8.self) }
 }
 
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -22,8 +22,12 @@ struct BulkEntry: Equatable {
     var id: String?
     /// The document line (index, create, update), a range of the body; `nil` for delete.
     var document: Range<Int>?
-    /// The fields the document was checked against before the lock was taken, and whether it fit.
-    var checked: (fields: FieldTable, fits: Bool)?
+    /// The fields the document was checked against before the lock was taken (the table's
+    /// identity: the request holds every such table until it is answered, so no other table can
+    /// take its address meanwhile), and whether it fit. An identifier, not a reference: the
+    /// tables are shared by every connection's thread, and counting references to one per
+    /// document from two threads made its reference count bounce between the cores.
+    var checked: (fields: ObjectIdentifier, fits: Bool)?
 
     static func == (lhs: BulkEntry, rhs: BulkEntry) -> Bool {
         lhs.action == rhs.action && lhs.index == rhs.index && lhs.id == rhs.id && lhs.document == rhs.document
@@ -41,7 +45,8 @@ extension StandInCore {
     func bulk(defaultIndex: String?, body: [UInt8], query: [String: String], started: ContinuousClock.Instant) throws(OpenSearchFailure) -> [UInt8] {
         if let defaultIndex { try Self.validateIndexName(defaultIndex) }
         var entries = try Self.parseBulk(body, defaultIndex: defaultIndex)
-        precheck(&entries, body: body)
+        let checkedAgainst = precheck(&entries, body: body)
+        defer { withExtendedLifetime(checkedAgainst) {} }
         let refresh = query["refresh"].map { $0 == "" || $0 == "true" || $0 == "wait_for" } ?? false
         let forced = query["refresh"].map { $0 == "" || $0 == "true" } ?? false
         let filter = try query["filter_path"].map { text throws(OpenSearchFailure) in try FilterPath(text) }
@@ -89,6 +94,7 @@ extension StandInCore {
                 for name in Set(entries.compactMap(\.index)) { indices[name]?.refresh() }
             }
             let took = Self.millisSince(started)
+            stats.lastBulkAnswer = .now
             if let filter, kept != nil {
                 return Self.filteredAnswer(filter, took: took, errors: errors, items: items)
             }
@@ -246,7 +252,9 @@ extension StandInCore {
     }
 
     /// Checks index and create documents against the fields their index has now (outside the lock).
-    private func precheck(_ entries: inout [BulkEntry], body: [UInt8]) {
+    /// - Returns: the tables the entries were checked against, for the caller to hold until the
+    ///   entries are applied.
+    private func precheck(_ entries: inout [BulkEntry], body: [UInt8]) -> [FieldTable] {
         var names: Set<String> = []
         var lastName: String?
         for position in entries.indices where entries[position].action == .index || entries[position].action == .create {
@@ -258,7 +266,7 @@ extension StandInCore {
             for name in names { if let fields = indices[name]?.mapping.fields { tables[name] = fields } }
             return tables
         }
-        guard !tables.isEmpty else { return }
+        guard !tables.isEmpty else { return [] }
         body.withUnsafeBufferPointer { bytes in
             entries.withUnsafeMutableBufferPointer { entries in
                 lastName = nil
@@ -270,10 +278,11 @@ extension StandInCore {
                     }
                     guard let table, let line = entries[position].document else { continue }
                     // White space around the document changes nothing: the check skips it too.
-                    entries[position].checked = (table, DocumentCheck.fits(UnsafeBufferPointer(rebasing: bytes[line]), table))
+                    entries[position].checked = (ObjectIdentifier(table), DocumentCheck.fits(UnsafeBufferPointer(rebasing: bytes[line]), table))
                 }
             }
         }
+        return Array(tables.values)
     }
 
     /// A document line as a tree, or the item's `failed to parse` error.
@@ -315,6 +324,16 @@ extension StandInCore {
         let nameJSON: [UInt8]
         let shards: [UInt8]
         var records: [LogRecord] = []
+        /// `state.mapping.fields`' identity, kept with the mapping (compared per document without
+        /// touching the table's reference count).
+        var fieldsID: ObjectIdentifier
+
+        init(state: IndexState, nameJSON: [UInt8], shards: [UInt8]) {
+            self.state = state
+            self.nameJSON = nameJSON
+            self.shards = shards
+            fieldsID = ObjectIdentifier(state.mapping.fields)
+        }
     }
 
     /// Puts the open index back into `indices`.
@@ -597,6 +616,7 @@ extension StandInCore {
         func map(_ source: JSONObject) throws(OpenSearchFailure) {
             if let updated = try open.state.mapping.applying(source, id: id) {
                 open.state.mapping = updated
+                open.fieldsID = ObjectIdentifier(updated.fields)
                 context.touchedMeta.insert(name)
             }
         }
@@ -605,10 +625,9 @@ extension StandInCore {
             switch entry.action {
             case .index, .create:
                 let line = Self.trimmed(context.body[entry.document!])
-                let fields = open.state.mapping.fields
                 let fits =
-                    if let checked = entry.checked, checked.fields === fields { checked.fits } else {
-                        line.withUnsafeBufferPointer { DocumentCheck.fits($0, fields) }
+                    if let checked = entry.checked, checked.fields == open.fieldsID { checked.fits } else {
+                        line.withUnsafeBufferPointer { DocumentCheck.fits($0, open.state.mapping.fields) }
                     }
                 let tree = fits ? nil : try Self.parseDocument(line)
                 if entry.action == .create, let existing = open.state.live[key] {

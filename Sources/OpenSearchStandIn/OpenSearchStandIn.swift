@@ -50,6 +50,9 @@ package struct OpenSearchStandInStats: Sendable, Hashable {
     package var gzipRequests = 0
     /// `_bulk` answers shaped by a `filter_path`.
     package var filteredBulkAnswers = 0
+    /// When the latest `_bulk` answer was ready (benchmarks split a run into indexing and what
+    /// follows it).
+    package var lastBulkAnswer: ContinuousClock.Instant?
 }
 
 /// An OpenSearch-compatible server on loopback for the REST subset the pipeline uses (see

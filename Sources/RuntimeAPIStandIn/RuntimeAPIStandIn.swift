@@ -336,9 +336,3 @@ private struct Behavior: HTTPServerBehavior {
     func respond(to request: RecordedRequest) -> ScriptedResponse { owner.value.respond(to: request) }
 }
 
-extension Duration {
-    fileprivate var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

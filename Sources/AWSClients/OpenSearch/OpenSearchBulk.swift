@@ -516,6 +516,25 @@ package enum BulkAnswerScanner {
             }
         }
 
+        /// An item as a filtered answer (`items.*.status`) writes it, `{"index":{"status":201}}`
+        /// with any lowercase action name and a 2xx status, matched byte for byte; `false` (and
+        /// nothing consumed) for anything else, which `skipValue` then reads.
+        mutating func leanItem() -> Bool {
+            let tail: StaticString = #"":{"status":2"#
+            let count = bytes.count
+            guard i + 2 < count, bytes[i] == UInt8(ascii: "{"), bytes[i + 1] == UInt8(ascii: "\"") else { return false }
+            var j = i + 2
+            while j < count, bytes[j] >= UInt8(ascii: "a"), bytes[j] <= UInt8(ascii: "z") { j += 1 }
+            let length = tail.utf8CodeUnitCount
+            guard j > i + 2, j + length + 4 <= count, (0..<length).allSatisfy({ bytes[j + $0] == tail.utf8Start[$0] }) else { return false }
+            j += length
+            guard bytes[j] &- UInt8(ascii: "0") < 10, bytes[j + 1] &- UInt8(ascii: "0") < 10, bytes[j + 2] == UInt8(ascii: "}"),
+                bytes[j + 3] == UInt8(ascii: "}")
+            else { return false }
+            i = j + 4
+            return true
+        }
+
         /// The item count when `errors` is false (and comes before `items`) and every item is 2xx.
         mutating func topLevel() -> Int? {
             guard take(UInt8(ascii: "{")) else { return nil }
@@ -531,7 +550,7 @@ package enum BulkAnswerScanner {
                     var items = 0
                     if !take(UInt8(ascii: "]")) {
                         repeat {
-                            guard skipValue(depth: 1) else { return nil }
+                            guard leanItem() || skipValue(depth: 1) else { return nil }
                             items += 1
                         } while take(UInt8(ascii: ","))
                         guard take(UInt8(ascii: "]")) else { return nil }
