@@ -13,19 +13,24 @@ import RecordReaders
 
 /// `bench ingest`: a JSON-lines file from S3 (moto) into OpenSearch (the stand-in, in this
 /// process), the real `ingest-lambda` binary (run with `--event`, as its own process) against
-/// `Benchmarks/python/ingest_boto3.py` (boto3 streaming, `json`, bulk requests of the same size):
-/// records/s, MB/s of input, CPU seconds per GB and peak RSS of each process (the handler's `VmHWM`). Then the
-/// parse-and-encode rate alone: `IngestEngine` with a discarding sink on one thread, against the
-/// same script reading a local file and discarding its bodies.
+/// `Benchmarks/python/ingest_boto3.py` (boto3 streaming, `json`, bulk requests of the same size,
+/// then the same filing: the object copied under processed/ and deleted, a status item written):
+/// records/s, MB/s of input, CPU seconds per GB and peak RSS of each process (the handler's
+/// `VmHWM`), and each run split at the last bulk answer (reading and indexing, then filing). Then
+/// the parse-and-encode rate alone: `IngestEngine` with a discarding sink on one thread, against
+/// the same script reading a local file and discarding its bodies.
 ///
-/// Sizes: `BENCH_INGEST_MB` (comma list, default `8,32`; the stand-in, not the handler, limits the
-/// rate, and the CPU the stand-in and moto spend per row is printed): each size is one Swift run, so
-/// peak memory can be compared across sizes; the Python peer runs on each size right after the
-/// Swift run, and the ratios are printed per size.
+/// Sizes: `BENCH_INGEST_MB` (comma list, default `8,32`); the CPU the stand-in and moto spend per
+/// row is printed (they share the machine's cores with the handler). The Python peer runs on
+/// each size right after the Swift run, and the ratios are printed per size.
+/// `BENCH_INGEST_REPEAT` (default 1) runs each row that many times, each on a new object into
+/// emptied indices, and reports the run of median time (moto's copy of a large object alone
+/// varies by a factor of two from run to run).
 /// `BENCH_INGEST_MEMORY_LIMIT_MB` runs the handler in a memory cgroup of that size (as Lambda
 /// limits it) and prints the cgroup's peak; `BENCH_INGEST_RECORD_PAD` lengthens every record (fewer
 /// documents for the stand-in to hold at 1 GB); `BENCH_INGEST_WRAPPER` runs the handler under a tool
-/// (`heaptrack -o FILE`); `GLIBC_TUNABLES` and `MALLOC_*` are passed on to it.
+/// (`heaptrack -o FILE`); `GLIBC_TUNABLES` and `MALLOC_*` are passed on to it;
+/// `BENCH_INGEST_BINARY` names the handler binary (see `handlerBinary`).
 enum IngestBench {
     static let command = BenchCommand(
         name: "ingest", summary: "JSON lines from S3 into OpenSearch: ingest-lambda vs a boto3 handler; parse+encode alone", run: run
@@ -108,52 +113,69 @@ enum IngestBench {
                 transport: s3.client.transport)
             try await StatusStore.createTable(clients.dynamoDB, table: table)
         }
+        let openSearch = OpenSearchClient(
+            endpoint: try ServiceEndpoint(parsing: standIn.endpoint), region: "us-east-1",
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "bench", secretAccessKey: "bench")), transport: s3.client.transport)
 
         var rows: [(String, Measurement)] = []
         var expected = 0
         var serverCPU: [(standIn: Double, moto: Double)] = []
+        var spreads: [String] = []
         let padding = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_RECORD_PAD"] ?? "") ?? 0
+        let repeats = max(1, Int(ProcessInfo.processInfo.environment["BENCH_INGEST_REPEAT"] ?? "") ?? 1)
         let cgroup = try Int(ProcessInfo.processInfo.environment["BENCH_INGEST_MEMORY_LIMIT_MB"] ?? "").map {
             try MemoryCgroup(name: "bench-ingest-\(getpid())", limitBytes: $0 << 20)
         }
         defer { cgroup?.remove() }
         for size in sizes {
             let data = generate(megabytes: size, padding: padding)
-            let key = "in/events/bench-\(size).jsonl"
-            print("uploading \(size) MiB to moto…")
-            let etag = try S3DownloadBench.blocking {
-                try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(singleChunk(data)).etag ?? ""
-            }
-            let peerKey = "python/bench-\(size).jsonl"
-            if !options.swiftOnly {
+            let records = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            var swiftRuns: [(Measurement, (standIn: Double, moto: Double))] = []
+            var peerRuns: [(Measurement, (standIn: Double, moto: Double))] = []
+            for run in 0..<repeats {
+                // Each run: its own object (a new file to the status table), into emptied indices,
+                // so every run creates the same documents.
+                let key = "in/events/bench-\(size)-\(run).jsonl"
+                print("uploading \(size) MiB to moto…")
+                let etag = try S3DownloadBench.blocking {
+                    try await Self.emptyIndex(openSearch, "bench-2024.05")
+                    return try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(singleChunk(data)).etag ?? ""
+                }
+                let eventPath = work.appendingPathComponent("event-\(size)-\(run).json").path
+                try Data(event(bucket: bucket, key: key, etag: etag, size: data.count)).write(to: URL(fileURLWithPath: eventPath))
+                print("ingesting \(size) MiB with ingest-lambda\(cgroup.map { " in a memory cgroup limited to \($0.limitBytes >> 20) MiB" } ?? "")…")
+                let servers = ServerCPU(moto: moto)
+                let spawned = ContinuousClock.now
+                var m = try swiftChild(eventPath: eventPath, environment: environment, cgroup: cgroup)
+                let cpu = servers.elapsed()
+                m.indexSeconds = standIn.stats.lastBulkAnswer.map { spawned.duration(to: $0).seconds }
+                m.bytes = data.count
+                m.records = records
+                swiftRuns.append((m, cpu))
+                expected = records
+                // The peer on the same file, right after (like for like, under the same load).
+                guard !options.swiftOnly else { continue }
+                let peerKey = "python/bench-\(size)-\(run).jsonl"
                 try S3DownloadBench.blocking {
+                    try await Self.emptyIndex(openSearch, "pybench-2024.05")
                     _ = try await S3MultipartUpload(client: s3, bucket: bucket, key: peerKey).upload(singleChunk(data))
                 }
-            }
-            let eventPath = work.appendingPathComponent("event-\(size).json").path
-            try Data(event(bucket: bucket, key: key, etag: etag, size: data.count)).write(to: URL(fileURLWithPath: eventPath))
-            print("ingesting \(size) MiB with ingest-lambda\(cgroup.map { " in a memory cgroup limited to \($0.limitBytes >> 20) MiB" } ?? "")…")
-            let servers = ServerCPU(moto: moto)
-            let spawned = ContinuousClock.now
-            var m = try swiftChild(eventPath: eventPath, environment: environment, cgroup: cgroup)
-            serverCPU.append(servers.elapsed())
-            m.indexSeconds = standIn.stats.lastBulkAnswer.map { spawned.duration(to: $0).seconds }
-            m.bytes = data.count
-            m.records = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-            // Every file numbers its events from 0, so the documents are those of the largest.
-            expected = max(expected, m.records)
-            rows.append(("swift ingest-lambda, \(size) MiB", m))
-            // The peer on the same file, right after (like for like, under the same load).
-            if !options.swiftOnly {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = [
                     "python3", options.scriptsDirectory + "/ingest_boto3.py", "--endpoint", moto.endpoint, "--bucket", bucket, "--key",
                     peerKey, "--opensearch", standIn.endpoint, "--index-prefix", "pybench", "--status-table", table,
                 ]
-                let servers = ServerCPU(moto: moto)
-                rows.append(("python boto3 handler, \(size) MiB", try runPeer(process)))
-                serverCPU.append(servers.elapsed())
+                let peerServers = ServerCPU(moto: moto)
+                let peer = try runPeer(process)
+                peerRuns.append((peer, peerServers.elapsed()))
+            }
+            for (name, runs) in [("swift ingest-lambda, \(size) MiB", swiftRuns), ("python boto3 handler, \(size) MiB", peerRuns)] where !runs.isEmpty {
+                // The run of median time stands for the size; every run's time is printed.
+                let sorted = runs.sorted { $0.0.seconds < $1.0.seconds }
+                rows.append((name, sorted[sorted.count / 2].0))
+                serverCPU.append(sorted[sorted.count / 2].1)
+                if runs.count > 1 { spreads.append("  \(name): " + runs.map { String(format: "%.2f", $0.0.seconds) }.joined(separator: ", ") + " s") }
             }
         }
         let indexed = countDocuments(standIn, prefix: "bench-")
@@ -176,6 +198,7 @@ enum IngestBench {
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
         func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
         print("\nJSON lines from S3 (moto) into OpenSearch (stand-in, SigV4 checked), 5 MiB bulk bodies; one process per row")
+        print("handler: \(handlerBinary)")
         print("documents in the stand-in after the Swift runs: \(indexed) (as expected)")
         if let cgroup {
             print("ingest-lambda ran in a memory cgroup limited to \(cgroup.limitBytes >> 20) MiB (memory.limit_in_bytes / memory.max)")
@@ -186,6 +209,10 @@ enum IngestBench {
             print(
                 pad(name, 36) + pad(String(Int(Double(m.records) / m.seconds)), 12) + pad(f(Double(m.bytes) / 1e6 / m.seconds), 8)
                     + pad(f(m.seconds, 2), 9) + pad(f(m.cpuSeconds / (Double(m.bytes) / 1e9), 1), 10) + "\(m.maxRSSKiB / 1024) MiB")
+        }
+        if !spreads.isEmpty {
+            print("each row is the median of \(repeats) runs (a new object into emptied indices each time); every run's seconds:")
+            for line in spreads { print(line) }
         }
         print("CPU seconds the servers spent on each end-to-end row (the stand-in runs in this process, moto in its own):")
         for ((name, m), cpu) in zip(rows, serverCPU) {
@@ -265,12 +292,20 @@ enum IngestBench {
         return JSON.object(["Records": [record]]).bytes
     }
 
+    /// The handler measured: `BENCH_INGEST_BINARY` (the deployed bootstrap,
+    /// `out/lambdas/ingest-lambda/bootstrap` from `scripts/build-lambdas.sh`: static, so it starts
+    /// without loading ~35 shared libraries), else the development build next to this binary.
+    static var handlerBinary: String {
+        if let path = ProcessInfo.processInfo.environment["BENCH_INGEST_BINARY"], !path.isEmpty { return path }
+        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("ingest-lambda").path
+    }
+
     /// Runs `ingest-lambda --event` and measures it with `wait4` (CPU and peak RSS of that child alone).
     static func swiftChild(eventPath: String, environment: [String: String], cgroup: MemoryCgroup? = nil) throws -> Measurement {
-        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("ingest-lambda").path
+        let binary = handlerBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw BenchError("build ingest-lambda next to bench (swift build -c release --product ingest-lambda)")
+            throw BenchError("no handler at \(binary): build ingest-lambda next to bench (swift build -c release --product ingest-lambda) or set BENCH_INGEST_BINARY")
         }
         var pid: pid_t = 0
         // BENCH_INGEST_WRAPPER runs the handler under a tool (`heaptrack -o /tmp/ingest`, `valgrind --tool=massif`).
@@ -353,6 +388,15 @@ enum IngestBench {
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
             + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Deletes `index` if it exists.
+    static func emptyIndex(_ client: OpenSearchClient, _ index: String) async throws {
+        do {
+            try await client.deleteIndex(index)
+        } catch {
+            guard error.status == 404 else { throw error }
+        }
     }
 
     static func countDocuments(_ standIn: OpenSearchStandIn, prefix: String) -> Int {

@@ -158,6 +158,11 @@ extension StandInCore {
 
         /// Whether the member at `position` in `all` is kept.
         func contains(_ position: Int) -> Bool { bits & (1 << position) != 0 }
+
+        /// Whether a written item keeps only its `status` (`error`, the one member after it, is
+        /// never a written item's): a client asking only whether each item succeeded, as the
+        /// ingest handler does with `errors,items.*.status,items.*.error`.
+        var keepsOnlyStatusOfWritten: Bool { bits & 0x1FF == 1 << 8 }
     }
 
     private static func parseBulk(_ body: [UInt8], defaultIndex: String?) throws(OpenSearchFailure) -> [BulkEntry] {
@@ -165,6 +170,8 @@ extension StandInCore {
         guard body.last == 0x0A else { throw OpenSearchFailure.illegalArgument("The bulk request must be terminated by a newline [\\n]") }
         let read = body.withUnsafeBufferPointer { bytes in Result { () throws(OpenSearchFailure) -> [BulkEntry] in
             var entries: [BulkEntry] = []
+            // An action and its document take a few hundred bytes: sized once, not grown by copying.
+            entries.reserveCapacity(bytes.count / 256 + 1)
             var lastIndex: String?
             var lines = Lines(bytes: bytes)
             while let line = lines.next() {
@@ -441,6 +448,9 @@ extension StandInCore {
         private static let memberKeys = ItemMembers.all.map { Array("\"\($0)\":".utf8) }
         /// `{"<action>":{` by `BulkEntry.Action.slot`.
         private static let filteredStarts = BulkEntry.Action.allCases.map { Array("{\"\($0.rawValue)\":{".utf8) }
+        /// `{"<action>":{"status":` by `BulkEntry.Action.slot`, and what closes such an item.
+        private static let statusOnlyStarts = filteredStarts.map { $0 + memberKeys[8] }
+        private static let statusOnlyEnd: [UInt8] = Array("}},".utf8)
 
         /// A status: three digits (every HTTP status) without a `String`.
         private static func appendStatus(_ status: Int, to out: inout [UInt8]) {
@@ -453,6 +463,18 @@ extension StandInCore {
         /// `{"<action>":{…}}` with only the members in `keeping`, then a comma; nothing when it keeps
         /// none of this item's members (OpenSearch drops emptied array elements).
         func write(action: BulkEntry.Action, forcedRefresh: Bool, keeping: ItemMembers, to out: inout [UInt8]) {
+            if keeping.keepsOnlyStatusOfWritten, case .written(_, _, _, _, let status, _, _) = self, (100...999).contains(status) {
+                // `{"index":{"status":201}},` in one append: the same bytes as the general path.
+                let start = Self.statusOnlyStarts[action.slot]
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: start.count + 6) { buffer in
+                    var item = StackWriter(base: buffer.baseAddress!)
+                    item.put(start)
+                    item.put(decimal: status)
+                    item.put(Self.statusOnlyEnd)
+                    out.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: item.count))
+                }
+                return
+            }
             let mark = out.count
             out.append(contentsOf: Self.filteredStarts[action.slot])
             let open = out.count

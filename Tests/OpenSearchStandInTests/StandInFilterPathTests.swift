@@ -28,6 +28,17 @@ struct StandInFilterPathTests {
         #expect(full.json[path: "items.1.index.error"] == reply.json[path: "items.1.index.error"])
     }
 
+    @Test("Keeping only each item's status: written items, a failed one and a create, byte for byte as OpenSearch writes them")
+    func statusOnlyItems() async throws {
+        let h = try StandInHarness()
+        let reply = try await h.bulk(Self.lines, query: "?filter_path=errors,items.*.status")
+        #expect(reply.status == 200)
+        #expect(reply.text == #"{"errors":true,"items":[{"index":{"status":201}},{"index":{"status":400}},{"create":{"status":201}}]}"#)
+        // The same documents again: written over (200), and the create now conflicts (409).
+        let again = try await h.bulk(Self.lines, query: "?filter_path=items.*.status")
+        #expect(again.text == #"{"items":[{"index":{"status":200}},{"index":{"status":400}},{"create":{"status":409}}]}"#)
+    }
+
     @Test("Items left empty are dropped: items.*.error keeps only the failed ones; nothing kept is {}")
     func emptiedItemsDropped() async throws {
         let h = try StandInHarness()
