@@ -133,12 +133,12 @@ enum IngestBench {
             var swiftRuns: [(Measurement, (standIn: Double, moto: Double))] = []
             var peerRuns: [(Measurement, (standIn: Double, moto: Double))] = []
             for run in 0..<repeats {
-                // Each run: its own object (a new file to the status table), into emptied indices,
-                // so every run creates the same documents.
+                // Each run: its own object (a new file to the status table), against servers
+                // holding the same as before every other run: no documents, no filed copies.
                 let key = "in/events/bench-\(size)-\(run).jsonl"
                 print("uploading \(size) MiB to moto…")
                 let etag = try S3DownloadBench.blocking {
-                    try await Self.emptyIndex(openSearch, "bench-2024.05")
+                    try await Self.clearEarlierRuns(openSearch, s3, bucket: bucket)
                     return try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(singleChunk(data)).etag ?? ""
                 }
                 let eventPath = work.appendingPathComponent("event-\(size)-\(run).json").path
@@ -152,12 +152,14 @@ enum IngestBench {
                 m.bytes = data.count
                 m.records = records
                 swiftRuns.append((m, cpu))
+                let indexed = countDocuments(standIn, prefix: "bench-")
+                guard indexed == records else { throw BenchError("the stand-in holds \(indexed) documents, not \(records)") }
                 expected = records
                 // The peer on the same file, right after (like for like, under the same load).
                 guard !options.swiftOnly else { continue }
                 let peerKey = "python/bench-\(size)-\(run).jsonl"
                 try S3DownloadBench.blocking {
-                    try await Self.emptyIndex(openSearch, "pybench-2024.05")
+                    try await Self.clearEarlierRuns(openSearch, s3, bucket: bucket)
                     _ = try await S3MultipartUpload(client: s3, bucket: bucket, key: peerKey).upload(singleChunk(data))
                 }
                 let process = Process()
@@ -178,8 +180,6 @@ enum IngestBench {
                 if runs.count > 1 { spreads.append("  \(name): " + runs.map { String(format: "%.2f", $0.0.seconds) }.joined(separator: ", ") + " s") }
             }
         }
-        let indexed = countDocuments(standIn, prefix: "bench-")
-        guard indexed == expected else { throw BenchError("the stand-in holds \(indexed) documents, not \(expected)") }
 
         // Parse and encode alone, on a larger file (BENCH_INGEST_PARSE_MB, default 64).
         let parseMB = Int(ProcessInfo.processInfo.environment["BENCH_INGEST_PARSE_MB"] ?? "") ?? 64
@@ -199,7 +199,7 @@ enum IngestBench {
         func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
         print("\nJSON lines from S3 (moto) into OpenSearch (stand-in, SigV4 checked), 5 MiB bulk bodies; one process per row")
         print("handler: \(handlerBinary)")
-        print("documents in the stand-in after the Swift runs: \(indexed) (as expected)")
+        print("documents in the stand-in after each Swift run: as many as records (\(expected) for the last)")
         if let cgroup {
             print("ingest-lambda ran in a memory cgroup limited to \(cgroup.limitBytes >> 20) MiB (memory.limit_in_bytes / memory.max)")
             for (name, m) in rows { print("  \(name): cgroup peak \((m.cgroupPeakKiB ?? 0) / 1024) MiB, VmHWM \(m.maxRSSKiB / 1024) MiB") }
@@ -211,7 +211,7 @@ enum IngestBench {
                     + pad(f(m.seconds, 2), 9) + pad(f(m.cpuSeconds / (Double(m.bytes) / 1e9), 1), 10) + "\(m.maxRSSKiB / 1024) MiB")
         }
         if !spreads.isEmpty {
-            print("each row is the median of \(repeats) runs (a new object into emptied indices each time); every run's seconds:")
+            print("each row is the median of \(repeats) runs (each on a new object, the servers cleared of earlier runs' documents and filed copies); every run's seconds:")
             for line in spreads { print(line) }
         }
         print("CPU seconds the servers spent on each end-to-end row (the stand-in runs in this process, moto in its own):")
@@ -390,12 +390,17 @@ enum IngestBench {
             + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
-    /// Deletes `index` if it exists.
-    static func emptyIndex(_ client: OpenSearchClient, _ index: String) async throws {
-        do {
-            try await client.deleteIndex(index)
-        } catch {
-            guard error.status == 404 else { throw error }
+    /// Deletes what earlier runs left: both rows' indices and the copies filed under processed/.
+    static func clearEarlierRuns(_ openSearch: OpenSearchClient, _ s3: S3Client, bucket: String) async throws {
+        for index in ["bench-2024.05", "pybench-2024.05"] {
+            do {
+                try await openSearch.deleteIndex(index)
+            } catch {
+                guard error.status == 404 else { throw error }
+            }
+        }
+        for try await page in s3.listAllObjects(bucket: bucket, prefix: "processed/") where !page.objects.isEmpty {
+            _ = try await s3.deleteObjects(bucket: bucket, keys: page.objects.map(\.key))
         }
     }
 
