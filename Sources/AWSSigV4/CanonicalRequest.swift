@@ -1,3 +1,5 @@
+import Primitives
+
 /// Writing the SigV4 canonical request into one byte buffer. Header names, values and query pairs
 /// are first copied into a scratch buffer and addressed by ranges, so sorting moves small structs
 /// rather than strings.
@@ -158,8 +160,8 @@ struct CanonicalRequestWriter: ~Copyable {
         var index = 0
         while index < text.count {
             var byte = text[index]
-            if byte == UInt8(ascii: "%"), index + 2 < text.count, let high = hexValue(text[index + 1]),
-                let low = hexValue(text[index + 2])
+            if byte == UInt8(ascii: "%"), index + 2 < text.count, let high = Hex.value(text[index + 1]),
+                let low = Hex.value(text[index + 2])
             {
                 byte = high << 4 | low
                 index += 2
@@ -335,14 +337,6 @@ func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R
     if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
     var copy = text
     return copy.withUTF8(body)
-}
-
-@inline(__always)
-private func hexValue(_ byte: UInt8) -> UInt8? {
-    if byte &- UInt8(ascii: "0") < 10 { return byte - UInt8(ascii: "0") }
-    let lower = byte | 0x20
-    if lower &- UInt8(ascii: "a") < 6 { return lower - UInt8(ascii: "a") + 10 }
-    return nil
 }
 
 /// Space, tab, CR, LF, vertical tab and form feed.

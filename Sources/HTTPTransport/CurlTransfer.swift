@@ -21,10 +21,7 @@ final class CurlTransfer: @unchecked Sendable {
     let url: String
     private let method: String
     private let headers: HTTPHeaders
-    /// Dropped (with `uploadChunk`) when the transfer completes, before its waiters are woken:
-    /// the caller then holds the only reference to a byte body again and can reuse its storage
-    /// in place (the engine may still hold this transfer for a moment).
-    private var body: HTTPRequestBody
+    private let body: HTTPRequestBody
     private let options: HTTPRequestOptions
     private let engine: CurlEngine
     private let bufferLimit: Int
@@ -375,8 +372,6 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Ends the transfer: `nil` for success. Wakes whoever waits for the head or the body.
     func complete(with error: HTTPError?) {
-        body = .empty
-        uploadChunk = []
         if error == nil, !headDelivered { deliverHead() }
         lock.lock()
         completed = true
