@@ -174,6 +174,8 @@ struct DocumentCheck {
 
     @inline(__always)
     private mutating func skipWhitespace() {
+        // Compact documents have none: one comparison answers for any byte above the space.
+        guard index < bytes.count, bytes[index] <= 0x20 else { return }
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
