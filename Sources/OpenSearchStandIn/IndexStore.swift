@@ -29,7 +29,8 @@ struct StoredDocument: Sendable, Hashable {
 /// the whole id. Two ids are equal when their texts are.
 struct DocumentID: Hashable, Sendable {
     let text: String
-    private let digest: UInt64
+    /// A hash of the text's bytes (`DocumentTable` probes with it).
+    let digest: UInt64
 
     init(_ text: String) {
         self.text = text
@@ -71,6 +72,125 @@ struct DocumentID: Hashable, Sendable {
     }
 }
 
+/// An index's documents by id: the ids and documents in two dense arrays, in the order they were
+/// first written, and an open-addressing table of positions into them, probed by the ids' digests.
+/// A write touches one slot at random (eight bytes; the slots of a million documents fit in 16 MiB)
+/// and appends to the arrays, where a dictionary of ids and documents would touch 72-byte entries
+/// scattered over the whole table and move them all each time it grows. A value type: a copy
+/// (the refreshed view) shares the arrays until either side writes.
+struct DocumentTable: Sendable {
+    private(set) var ids: [DocumentID] = []
+    private(set) var documents: [StoredDocument] = []
+    /// Empty (0), or a position in `ids` plus one in the low 32 bits and the high half of the id's
+    /// digest in the high 32 (compared before the id itself is looked at). Its count is a power of
+    /// two, at least twice the documents' (linear probing stays short).
+    private var slots: [UInt64] = []
+
+    var count: Int { ids.count }
+    var isEmpty: Bool { ids.isEmpty }
+    var keys: [DocumentID] { ids }
+    var values: [StoredDocument] { documents }
+
+    subscript(key: DocumentID) -> StoredDocument? {
+        get { find(key).position.map { documents[$0] } }
+        set {
+            if let newValue { _ = updateValue(newValue, forKey: key) } else { remove(key) }
+        }
+    }
+
+    /// Stores `document` under `key`; the document it replaces, if any.
+    @discardableResult
+    mutating func updateValue(_ document: StoredDocument, forKey key: DocumentID) -> StoredDocument? {
+        let found = find(key)
+        if let position = found.position {
+            let previous = documents[position]
+            documents[position] = document
+            return previous
+        }
+        if (ids.count + 1) * 2 > slots.count {
+            grow()
+            return updateValue(document, forKey: key)
+        }
+        ids.append(key)
+        documents.append(document)
+        slots[found.slot] = Self.tag(key.digest) | UInt64(ids.count)
+        return nil
+    }
+
+    /// Removes `key`; the last document takes its place in the arrays.
+    mutating func remove(_ key: DocumentID) {
+        let found = find(key)
+        guard let position = found.position else { return }
+        let last = ids.count - 1
+        if position != last {
+            let moved = ids[last]
+            let movedSlot = find(moved).slot
+            ids[position] = moved
+            documents[position] = documents[last]
+            slots[movedSlot] = Self.tag(moved.digest) | UInt64(position + 1)
+        }
+        ids.removeLast()
+        documents.removeLast()
+        deleteSlot(found.slot)
+    }
+
+    /// The slot holding `key` and its position, or the empty slot where it would go.
+    private func find(_ key: DocumentID) -> (slot: Int, position: Int?) {
+        guard !slots.isEmpty else { return (0, nil) }
+        let mask = slots.count - 1
+        let tag = Self.tag(key.digest)
+        var slot = Int(truncatingIfNeeded: key.digest) & mask
+        while true {
+            let entry = slots[slot]
+            if entry == 0 { return (slot, nil) }
+            if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                let position = Int(entry & 0xFFFF_FFFF) - 1
+                if ids[position] == key { return (slot, position) }
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// Empties `slot` and moves later entries of its run back so that every entry stays reachable
+    /// from its home slot (deletion without tombstones).
+    private mutating func deleteSlot(_ slot: Int) {
+        let mask = slots.count - 1
+        var hole = slot
+        var next = (hole + 1) & mask
+        while slots[next] != 0 {
+            let entry = slots[next]
+            let home = Int(truncatingIfNeeded: ids[Int(entry & 0xFFFF_FFFF) - 1].digest) & mask
+            // The entry may fill the hole when its home is not between the hole and where it sits.
+            let distanceToHole = (next - home) & mask
+            let distanceToNext = (next - hole) & mask
+            if distanceToHole >= distanceToNext {
+                slots[hole] = entry
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        slots[hole] = 0
+    }
+
+    private mutating func grow() {
+        let capacity = Swift.max(64, slots.count * 2)
+        var fresh = [UInt64](repeating: 0, count: capacity)
+        let mask = capacity - 1
+        for (offset, id) in ids.enumerated() {
+            var slot = Int(truncatingIfNeeded: id.digest) & mask
+            while fresh[slot] != 0 { slot = (slot + 1) & mask }
+            fresh[slot] = Self.tag(id.digest) | UInt64(offset + 1)
+        }
+        slots = fresh
+    }
+
+    private static func tag(_ digest: UInt64) -> UInt64 { digest & 0xFFFF_FFFF_0000_0000 }
+}
+
+extension DocumentTable: Sequence {
+    func makeIterator() -> Zip2Sequence<[DocumentID], [StoredDocument]>.Iterator { zip(ids, documents).makeIterator() }
+}
+
 /// One index: settings, mapping, live documents and the refreshed view that search and count see.
 struct IndexState: Sendable {
     let name: String
@@ -79,9 +199,9 @@ struct IndexState: Sendable {
     var settings: JSONObject
     var mapping: Mapping
     /// What GET sees at once (real time).
-    var live: [DocumentID: StoredDocument] = [:]
+    var live = DocumentTable()
     /// What search and count see: `live` as of the last refresh.
-    var visible: [DocumentID: StoredDocument] = [:]
+    var visible = DocumentTable()
     var nextSeqNo = 0
     var dirtySince: Timestamp?
 
