@@ -24,9 +24,9 @@ struct StoredDocument: Sendable, Hashable {
     var source: JSON { (try? JSONParser.parse(bytes)) ?? .null }
 }
 
-/// A document id as the document tables key it: the text and a hash of its bytes computed once,
-/// so that growing a table (which hashes every key again) and each lookup hash one word instead of
-/// the whole id. Two ids are equal when their texts are.
+/// A document id as `DocumentTable` keys it: the text and a hash of its bytes computed once, so
+/// that growing the table and each lookup use one word instead of the whole id. Two ids are equal
+/// when their texts are.
 struct DocumentID: Hashable, Sendable {
     let text: String
     /// A hash of the text's bytes (`DocumentTable` probes with it).
@@ -38,7 +38,8 @@ struct DocumentID: Hashable, Sendable {
         digest = text.withUTF8 { Self.digest(of: UnsafeRawBufferPointer($0)) }
     }
 
-    /// Eight bytes at a time, each word multiplied in (the `Hasher` mixes the result with its seed).
+    /// Eight bytes at a time, each word multiplied in, the result's high bits folded into its low
+    /// ones (the table takes its home slot from the low bits).
     private static func digest(of bytes: UnsafeRawBufferPointer) -> UInt64 {
         var state = UInt64(truncatingIfNeeded: bytes.count) &* 0x9E37_79B9_7F4A_7C15
         var at = 0
@@ -62,14 +63,6 @@ struct DocumentID: Hashable, Sendable {
     static func == (lhs: DocumentID, rhs: DocumentID) -> Bool { lhs.digest == rhs.digest && lhs.text == rhs.text }
 
     func hash(into hasher: inout Hasher) { hasher.combine(digest) }
-
-    /// What `Dictionary` and `Set` ask for: the digest mixed with their seed, without setting up a
-    /// `Hasher` per lookup (the tables hold hundreds of thousands of ids and rehash them all as
-    /// they grow).
-    func _rawHashValue(seed: Int) -> Int {
-        let mixed = (digest ^ UInt64(UInt(bitPattern: seed))) &* 0x9E37_79B9_7F4A_7C15
-        return Int(truncatingIfNeeded: mixed ^ (mixed >> 29))
-    }
 }
 
 /// An index's documents by id: the ids and documents in two dense arrays, in the order they were
