@@ -186,13 +186,7 @@ enum ColdStartBench {
     }
 
     /// `VmHWM` of `pid` in kB (0 when unreadable).
-    static func peakRSSKilobytes(_ pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return Int(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") ?? 0
-        }
-        return 0
-    }
+    static func peakRSSKilobytes(_ pid: Int32) -> Int { DropboxBench.highWaterMarkKiB(pid) ?? 0 }
 
     static func defaultProbePath() -> String {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()

@@ -186,13 +186,7 @@ enum ParseBench {
         return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
     }
 
-    static func peakResidentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return (Int(line.filter(\.isNumber)) ?? 0) * 1024
-        }
-        return 0
-    }
+    static func peakResidentBytes() -> Int { (DropboxBench.highWaterMarkKiB(getpid()) ?? 0) * 1024 }
 
     /// Writes the input once (deterministic), streamed in 4 MiB pieces; returns its size and record count.
     static func generate(path: String, megabytes: Int) throws -> (Int64, Int) {

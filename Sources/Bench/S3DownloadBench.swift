@@ -145,9 +145,7 @@ enum S3DownloadBench {
             let elapsed = start.duration(to: clock.now)
             return (elapsed.seconds, count)
         }
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let hwm = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
-            .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? -1
+        let hwm = DropboxBench.highWaterMarkKiB(getpid()) ?? -1
         print(#"{"seconds": \#(result.0), "bytes": \#(result.1), "maxrss_kb": \#(hwm)}"#)
     }
 

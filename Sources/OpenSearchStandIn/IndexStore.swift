@@ -27,7 +27,7 @@ struct StoredDocument: Sendable, Hashable {
 /// A document id as `DocumentTable` keys it: the text and a hash of its bytes computed once, so
 /// that growing the table and each lookup use one word instead of the whole id. Two ids are equal
 /// when their texts are.
-struct DocumentID: Hashable, Sendable {
+struct DocumentID: Equatable, Sendable {
     let text: String
     /// A hash of the text's bytes (`DocumentTable` probes with it).
     let digest: UInt64
@@ -61,8 +61,6 @@ struct DocumentID: Hashable, Sendable {
     }
 
     static func == (lhs: DocumentID, rhs: DocumentID) -> Bool { lhs.digest == rhs.digest && lhs.text == rhs.text }
-
-    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
 }
 
 /// An index's documents by id: the ids and documents in two dense arrays, in the order they were
