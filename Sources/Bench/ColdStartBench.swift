@@ -186,7 +186,7 @@ enum ColdStartBench {
     }
 
     /// `VmHWM` of `pid` in kB (0 when unreadable).
-    static func peakRSSKilobytes(_ pid: Int32) -> Int { DropboxBench.highWaterMarkKiB(pid) ?? 0 }
+    static func peakRSSKilobytes(_ pid: Int32) -> Int { ProcessStats.highWaterMarkKiB(pid) ?? 0 }
 
     static func defaultProbePath() -> String {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()

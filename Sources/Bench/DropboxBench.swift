@@ -83,7 +83,7 @@ enum DropboxBench {
                 }
                 try Data(event).write(to: URL(fileURLWithPath: eventPath))
                 var run: Run
-                let motoBefore = cpuSeconds(of: moto.process.processIdentifier)
+                let motoBefore = ProcessStats.cpuSeconds(of: moto.process.processIdentifier)
                 if side == "swift" {
                     run = try spawn(binary, ["--event", eventPath], environment: lambdaEnvironment, directory: directory, batchFromEMF: true)
                 } else {
@@ -91,7 +91,7 @@ enum DropboxBench {
                     run = try spawn("/usr/bin/env", ["python3", script, "--event", eventPath], environment: lambdaEnvironment.merging(
                         ["PATH": environment["PATH"] ?? "/usr/bin:/bin"]) { $1 }, directory: directory, batchFromEMF: false)
                 }
-                run.motoCPUSeconds = cpuSeconds(of: moto.process.processIdentifier) - motoBefore
+                run.motoCPUSeconds = ProcessStats.cpuSeconds(of: moto.process.processIdentifier) - motoBefore
                 results[side]!.append(run)
             }
             try S3DownloadBench.blocking { try await verify(clients(endpoint), names: names, round: round) }
@@ -196,7 +196,7 @@ enum DropboxBench {
             let done = wait4(pid, &status, WNOHANG, &usage)
             if done == pid { break }
             if done < 0, errno != EINTR { throw BenchError("wait4 failed: \(String(cString: strerror(errno)))") }
-            if let kib = highWaterMarkKiB(pid) { peakKiB = max(peakKiB, kib) }
+            if let kib = ProcessStats.highWaterMarkKiB(pid) { peakKiB = max(peakKiB, kib) }
             usleep(1000)
         }
         let elapsed = start.duration(to: .now)
@@ -219,46 +219,5 @@ enum DropboxBench {
         }
         let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         return Run(wallSeconds: wall, batchSeconds: batch, maxRSSKiB: peakKiB, cpuSeconds: cpu)
-    }
-
-    /// User + system CPU seconds of a running process (`/proc/<pid>/stat` fields 14 and 15).
-    static func cpuSeconds(of pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return 0 }
-        // Fields after the command name start at field 3 (state); utime is 14, stime 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
-    /// `VmHWM` of a running process, in KiB. Polled every millisecond or two while a measured
-    /// child runs, on the cores it runs on: one read(2) into a stack buffer, no strings.
-    static func highWaterMarkKiB(_ pid: pid_t) -> Int? {
-        let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer -> Int? in
-            let count = read(fd, buffer.baseAddress!, buffer.count)
-            guard count > 0 else { return nil }
-            let text = UnsafeBufferPointer(rebasing: buffer[..<count])
-            let label: StaticString = "\nVmHWM:"
-            let length = label.utf8CodeUnitCount
-            var start = 0
-            while start + length <= count, memcmp(text.baseAddress! + start, label.utf8Start, length) != 0 { start += 1 }
-            guard start + length <= count else { return nil }
-            let at = start + length
-            var value = 0
-            var sawDigit = false
-            for byte in text[at...] {
-                if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-                    value = value * 10 + Int(byte - UInt8(ascii: "0"))
-                    sawDigit = true
-                } else if sawDigit || byte == UInt8(ascii: "\n") {
-                    break
-                }
-            }
-            return sawDigit ? value : nil
-        }
     }
 }

@@ -332,7 +332,7 @@ enum IngestBench {
             let done = wait4(pid, &status, WNOHANG, &usage)
             if done == pid { break }
             if done < 0, errno != EINTR { throw BenchError("wait4 failed: \(String(cString: strerror(errno)))") }
-            if let kib = DropboxBench.highWaterMarkKiB(pid) { peakKiB = max(peakKiB, kib) }
+            if let kib = ProcessStats.highWaterMarkKiB(pid) { peakKiB = max(peakKiB, kib) }
             usleep(2000)
         }
         let seconds = Date().timeIntervalSince(start)
@@ -434,10 +434,10 @@ struct ServerCPU {
 
     init(moto: MotoProcess) {
         motoPID = moto.process.processIdentifier
-        start = (Self.ownCPU(), DropboxBench.cpuSeconds(of: motoPID))
+        start = (Self.ownCPU(), ProcessStats.cpuSeconds(of: motoPID))
     }
 
-    func elapsed() -> (standIn: Double, moto: Double) { (Self.ownCPU() - start.0, DropboxBench.cpuSeconds(of: motoPID) - start.1) }
+    func elapsed() -> (standIn: Double, moto: Double) { (Self.ownCPU() - start.0, ProcessStats.cpuSeconds(of: motoPID) - start.1) }
 
     static func ownCPU() -> Double { IngestBench.threadCPU() }
 }

@@ -186,7 +186,7 @@ enum ParseBench {
         return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
     }
 
-    static func peakResidentBytes() -> Int { (DropboxBench.highWaterMarkKiB(getpid()) ?? 0) * 1024 }
+    static func peakResidentBytes() -> Int { (ProcessStats.highWaterMarkKiB(getpid()) ?? 0) * 1024 }
 
     /// Writes the input once (deterministic), streamed in 4 MiB pieces; returns its size and record count.
     static func generate(path: String, megabytes: Int) throws -> (Int64, Int) {

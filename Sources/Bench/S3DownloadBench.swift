@@ -145,7 +145,7 @@ enum S3DownloadBench {
             let elapsed = start.duration(to: clock.now)
             return (elapsed.seconds, count)
         }
-        let hwm = DropboxBench.highWaterMarkKiB(getpid()) ?? -1
+        let hwm = ProcessStats.highWaterMarkKiB(getpid()) ?? -1
         print(#"{"seconds": \#(result.0), "bytes": \#(result.1), "maxrss_kb": \#(hwm)}"#)
     }
 
