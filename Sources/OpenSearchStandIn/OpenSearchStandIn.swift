@@ -84,6 +84,7 @@ package final class OpenSearchStandIn: Sendable {
         core.lock.withLock {
             core.faults = faults
             core.random = SeededGenerator(seed: faults.seed)
+            core.requestRandom = SeededGenerator(seed: faults.seed ^ StandInCore.requestStream)
         }
     }
 
@@ -113,7 +114,13 @@ final class StandInCore: @unchecked Sendable {
     var stats = OpenSearchStandInStats()
     var scripted: [ScriptedFault] = []
     var faults: FaultSettings
+    /// Item-level draws (bulk item rejections).
     var random: SeededGenerator
+    /// Request-level draws, a stream of their own: the n-th request that may fail gets the same
+    /// draws whatever items earlier requests carried and in whatever order concurrent requests
+    /// arrived, so a seed fixes which of them fail.
+    var requestRandom: SeededGenerator
+    static let requestStream: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     let configuration: OpenSearchStandInConfiguration
     let verifier: SignatureVerifier?
@@ -124,6 +131,7 @@ final class StandInCore: @unchecked Sendable {
         self.configuration = configuration
         faults = configuration.faults
         random = SeededGenerator(seed: configuration.faults.seed)
+        requestRandom = SeededGenerator(seed: configuration.faults.seed ^ Self.requestStream)
         verifier =
             configuration.verifiesSignatures
             ? SignatureVerifier(
@@ -255,11 +263,11 @@ final class StandInCore: @unchecked Sendable {
                 return failure
             }
             guard !isRoot, faults.scope == .all || path.hasSuffix("/_bulk") else { return nil }
-            if faults.requestRejectionRate > 0, random.unit() < faults.requestRejectionRate {
+            if faults.requestRejectionRate > 0, requestRandom.unit() < faults.requestRejectionRate {
                 stats.injectedRequestFailures += 1
                 return .rejectedExecution()
             }
-            if faults.requestErrorRate > 0, random.unit() < faults.requestErrorRate {
+            if faults.requestErrorRate > 0, requestRandom.unit() < faults.requestErrorRate {
                 stats.injectedRequestFailures += 1
                 return .unavailable(status: faults.errorStatus)
             }
