@@ -19,6 +19,9 @@ package struct IngestError: Error, Sendable, CustomStringConvertible {
         case statusStore = "StatusStoreFailed"
         /// Moving the file failed.
         case move = "MoveFailed"
+        /// The file is filed and its final status written, but deleting it from `in/` failed: the
+        /// redelivery finds the status final and removes it.
+        case sourceLeft = "SourceLeftInIncoming"
         /// The invocation's deadline came before the file was done: progress was saved and the
         /// message is redelivered to resume it.
         case deadlineReached = "DeadlineReached"

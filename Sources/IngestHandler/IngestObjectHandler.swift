@@ -168,7 +168,8 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
                 started: started, context: context, logger: logger)
             return .finished(outcome)
         } catch {
-            if error.code != .deadlineReached {
+            // A claim ended by a final status (the source left behind) or kept for a resume stays as it is.
+            if error.code != .deadlineReached, error.code != .sourceLeft {
                 do {
                     try await status.release(
                         fileId: fileId, stage: .ingest, owner: context.requestId, reason: error.detail, errorCode: error.code.rawValue)
@@ -214,7 +215,7 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         if let offset = previous.progressOffset, let record = previous.progressRecord, offset > 0 || record > 1 {
             start = ReadPosition(byteOffset: offset, recordNumber: record)
         }
-        let earlier = Counts(records: start.recordNumber - 1, record: previous)
+        let earlier = IngestCounts(records: start.recordNumber - 1, record: previous)
         let resuming = start != .start
 
         let gzipSetting = dataset.isGzip(key: keys.incoming)
@@ -283,7 +284,6 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         body?.cancel()
         var total = earlier
         total.add(run)
-        let indexNames = Array(Set(previous.indexNames + run.indexNames)).sorted()
 
         // Stopped for the deadline, or the connection to S3 failed mid-file (a reset, a time-out):
         // progress is saved and the redelivered message resumes there. Neither says anything
@@ -346,58 +346,73 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
             reason = "the file holds no records (\(head.objectSize) bytes); nothing was indexed"
         }
         let wroteErrors = try await errors.finish()
-        // Saved before the move, so that a crash between the move and the status write is recovered.
-        try await saveProgress(fileId: fileId, owner: context.requestId, at: run.next, counts: total)
+        // A crash between the move and the status write is recovered from the counts: they ride on
+        // the filed copy, or, when S3's metadata cannot hold them beside the rest, they are saved
+        // in the status row before the move.
+        var filedMetadata = moveMetadata.merging(total.metadata) { _, counts in counts }
+        if PipelineMetadata.size(head.metadata.merging(filedMetadata) { _, new in new }) > PipelineMetadata.sizeLimit {
+            filedMetadata = moveMetadata
+            try await saveProgress(fileId: fileId, owner: context.requestId, at: run.next, counts: total)
+        }
 
         let destination = final == .failed ? keys.failed : keys.processed
+        let filed = S3ObjectRef(bucket: bucket, key: destination)
+        let copy: VerifiedCopy
         do {
-            _ = try await mover.move(
-                from: source, to: S3ObjectRef(bucket: bucket, key: destination), expectedETag: etag, metadata: moveMetadata,
-                sourceInfo: head)
+            copy = try await mover.copyVerified(from: source, to: filed, expectedETag: etag, metadata: filedMetadata, sourceInfo: head)
         } catch {
             throw IngestError(.move, "\(error)", underlying: error)
         }
         let outcome = IngestOutcome(
             fileId: fileId, status: final, reason: reason, errorCode: errorCode, records: total.records, indexed: total.indexed,
-            failed: total.failed, skipped: total.skipped, indexNames: indexNames, bytes: head.objectSize,
+            failed: total.failed, skipped: total.skipped, indexNames: total.indexNames, bytes: head.objectSize,
             durationMs: context.clock.now().millisecondsSinceEpoch - started.millisecondsSinceEpoch, destinationKey: destination,
             errorsObjectKey: wroteErrors ? keys.errors : nil)
-        try await complete(outcome, owner: context.requestId)
+        if case .copied = copy {
+            try await completeDeleting(source, filedAs: filed, outcome, owner: context.requestId)
+        } else {
+            try await complete(outcome, owner: context.requestId)
+        }
         report(outcome, run: run, logger: logger, metrics: context.metrics)
         return outcome
     }
 
-    /// The counts kept in the status row across attempts.
-    struct Counts {
-        var records: Int
-        var indexed: Int
-        var failed: Int
-        var skipped: Int
-
-        init(records: Int, record: StatusRecord) {
-            self.records = records
-            indexed = record.indexed ?? 0
-            failed = record.failed ?? 0
-            skipped = record.skipped ?? 0
+    /// Writes the final status and deletes the filed file's source at the same time (one round
+    /// trip instead of two). Either may fail without loss: a status write that fails leaves the
+    /// claim to be released and the redelivery recovers the status from the filed copy; a source
+    /// left in `in/` beside a final status is removed by the redelivery (a duplicate delivery).
+    private func completeDeleting(
+        _ source: S3ObjectRef, filedAs destination: S3ObjectRef, _ outcome: IngestOutcome, owner: String
+    ) async throws(IngestError) {
+        let mover = mover
+        async let deletion = { () async -> PipelineCoreError? in
+            do throws(PipelineCoreError) {
+                try await mover.deleteSource(source, copiedTo: destination)
+                return nil
+            } catch {
+                return error
+            }
+        }()
+        var completion: IngestError?
+        do {
+            try await complete(outcome, owner: owner)
+        } catch {
+            completion = error
         }
-
-        mutating func add(_ run: IngestRunResult) {
-            records += run.records
-            indexed += run.indexed
-            failed += run.failed
-            skipped += run.blankLines
-        }
-
-        var dictionary: [String: Int] {
-            [StatusAttribute.records: records, StatusAttribute.indexed: indexed, StatusAttribute.failed: failed, StatusAttribute.skipped: skipped]
+        let deleteFailure = await deletion
+        if let completion { throw completion }
+        if let deleteFailure {
+            throw IngestError(
+                .sourceLeft, "\(outcome.fileId) is filed as \(destination.key) with its final status, but \(deleteFailure)",
+                underlying: deleteFailure)
         }
     }
 
-    private func saveProgress(fileId: String, owner: String, at position: ReadPosition, counts: Counts) async throws(IngestError) {
+    private func saveProgress(fileId: String, owner: String, at position: ReadPosition, counts: IngestCounts) async throws(IngestError) {
         do {
             try await status.recordProgress(
                 fileId: fileId, stage: .ingest, owner: owner, offset: position.byteOffset, recordNumber: position.recordNumber,
-                counts: counts.dictionary)
+                counts: counts.dictionary, indexNames: counts.indexNames)
         } catch {
             throw IngestError(.statusStore, "\(error)", underlying: error)
         }
@@ -439,12 +454,13 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         guard let found else {
             throw IngestError(.storage, "\(keys.incoming) does not exist and no filed copy of it was found")
         }
-        let failed = previous.failed ?? 0
-        let status: FileStatus = found.key == keys.failed ? .failed : failed > 0 ? .partial : .ingested
+        // The counts the copy carries; a copy filed without them had them saved in the status row.
+        let counts = IngestCounts(filedMetadata: found.info.metadata) ?? IngestCounts(records: previous.records ?? 0, record: previous)
+        let status: FileStatus = found.key == keys.failed ? .failed : counts.failed > 0 ? .partial : .ingested
         let outcome = IngestOutcome(
             fileId: fileId, status: status, reason: status == .ingested ? nil : "recovered after an interrupted attempt",
-            errorCode: status == .ingested ? nil : "Recovered", records: previous.records ?? 0, indexed: previous.indexed ?? 0,
-            failed: failed, skipped: previous.skipped ?? 0, indexNames: previous.indexNames, bytes: found.info.objectSize,
+            errorCode: status == .ingested ? nil : "Recovered", records: counts.records, indexed: counts.indexed,
+            failed: counts.failed, skipped: counts.skipped, indexNames: counts.indexNames, bytes: found.info.objectSize,
             durationMs: 0, destinationKey: found.key, errorsObjectKey: nil)
         try await complete(outcome, owner: previous.claimOwner ?? "")
         logger.info("file was filed by an interrupted attempt: status recovered", ["status": .string(status.rawValue)])

@@ -16,6 +16,15 @@ package enum MoveOutcome: Sendable, Hashable {
     }
 }
 
+/// A verified copy: the first part of a move.
+package enum VerifiedCopy: Sendable, Hashable {
+    /// Copied and verified; the source is still to be deleted (`FileMover.deleteSource`).
+    case copied(destination: S3ObjectInfo, multipart: Bool)
+    /// The source was already gone and the destination holds its verified copy: an earlier move
+    /// that is complete.
+    case alreadyMoved(destination: S3ObjectInfo)
+}
+
 /// Moves objects server-side: copy (CopyObject, or UploadPartCopy above the threshold), verify
 /// the destination (a single-part copy by CopyObject's answer carrying the source's ETag; else
 /// HeadObject: same size, and the same ETag for a single-part copy or the `pipeline-source-etag`
@@ -48,6 +57,33 @@ package struct FileMover: Sendable {
         from source: S3ObjectRef, to destination: S3ObjectRef, expectedETag: String? = nil, metadata: [String: String] = [:],
         sourceInfo: S3ObjectInfo? = nil
     ) async throws(PipelineCoreError) -> MoveOutcome {
+        switch try await copyVerified(from: source, to: destination, expectedETag: expectedETag, metadata: metadata, sourceInfo: sourceInfo) {
+        case .alreadyMoved(let done):
+            return .alreadyMoved(destination: done)
+        case .copied(let copied, let multipart):
+            try await deleteSource(source, copiedTo: destination)
+            return .moved(destination: copied, multipart: multipart)
+        }
+    }
+
+    /// Deletes the source of a verified copy (the last step of a move).
+    /// - Throws: `PipelineCoreError` `.deleteFailed`.
+    package func deleteSource(_ source: S3ObjectRef, copiedTo destination: S3ObjectRef) async throws(PipelineCoreError) {
+        do {
+            try await s3.deleteObject(bucket: source.bucket, key: source.key, versionId: source.versionId)
+        } catch {
+            throw PipelineCoreError(.deleteFailed, "the copy at \(destination) is verified but deleting \(source) failed", aws: error)
+        }
+    }
+
+    /// A move without its last step: copies `source` to `destination` and verifies the copy, or
+    /// finds an earlier move complete; the source is left for `deleteSource`, so that a caller
+    /// can delete it beside its own next write. Parameters and errors as `move`'s, without
+    /// `.deleteFailed`.
+    package func copyVerified(
+        from source: S3ObjectRef, to destination: S3ObjectRef, expectedETag: String? = nil, metadata: [String: String] = [:],
+        sourceInfo: S3ObjectInfo? = nil
+    ) async throws(PipelineCoreError) -> VerifiedCopy {
         let expected = expectedETag.map(FileId.unquoted)
         var info = sourceInfo
         if info == nil {
@@ -98,12 +134,7 @@ package struct FileMover: Sendable {
             throw PipelineCoreError(
                 .verificationFailed, "the copy at \(destination) does not match \(source) (size or ETag differ); the source is kept")
         }
-        do {
-            try await s3.deleteObject(bucket: source.bucket, key: source.key, versionId: source.versionId)
-        } catch {
-            throw PipelineCoreError(.deleteFailed, "the copy at \(destination) is verified but deleting \(source) failed", aws: error)
-        }
-        return .moved(destination: copied, multipart: multipart)
+        return .copied(destination: copied, multipart: multipart)
     }
 
     /// The copy as CopyObject's answer describes it, when that answer alone verifies it: a

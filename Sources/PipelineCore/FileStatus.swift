@@ -80,6 +80,15 @@ package enum PipelineMetadata {
     /// The original value (the text itself when it holds no valid escape).
     package static func decode(_ value: String) -> String { PercentEncoding.decode(value) ?? value }
 
+    /// S3's limit on an object's user metadata: the UTF-8 bytes of every name (without
+    /// `x-amz-meta-`) and value together.
+    package static let sizeLimit = 2048
+
+    /// The bytes `metadata` counts against `sizeLimit`.
+    package static func size(_ metadata: [String: String]) -> Int {
+        metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+    }
+
     /// The metadata for a file moved on by a stage.
     package static func make(fileId: String, dataset: String, sourceKey: String, sourceETag: String) -> [String: String] {
         [

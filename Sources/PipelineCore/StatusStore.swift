@@ -166,15 +166,17 @@ package struct StatusStore: Sendable {
         try await ownedUpdate("completing", fileId: fileId, stage: stage, owner: owner, outcome.attributes, endClaim: outcome.status.isFinal)
     }
 
-    /// Saves progress (resume offset, counts) while `owner` holds the claim.
+    /// Saves progress (resume offset, counts, the indices written so far) while `owner` holds the claim.
     @discardableResult
     package func recordProgress(
-        fileId: String, stage: PipelineStage, owner: String, offset: Int64, recordNumber: Int, counts: [String: Int] = [:]
+        fileId: String, stage: PipelineStage, owner: String, offset: Int64, recordNumber: Int, counts: [String: Int] = [:],
+        indexNames: [String] = []
     ) async throws(PipelineCoreError) -> StatusRecord {
         var fields: [(String, AttributeValue)] = [
             (StatusAttribute.progressOffset, .number(offset)), (StatusAttribute.progressRecord, .number(recordNumber)),
         ]
         for (name, value) in counts.sorted(by: { $0.key < $1.key }) { fields.append((name, .number(value))) }
+        if !indexNames.isEmpty { fields.append((StatusAttribute.indexNames, .ss(Array(Set(indexNames)).sorted()))) }
         return try await ownedUpdate("saving progress", fileId: fileId, stage: stage, owner: owner, fields, endClaim: false)
     }
 

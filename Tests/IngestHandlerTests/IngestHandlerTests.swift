@@ -210,7 +210,8 @@ struct IngestHandlerTests {
     @Test("A deadline mid-file saves progress and fails the record; the redelivery resumes and ends INGESTED with the exact count")
     func deadlineResume() async throws {
         let stack = try await IngestTestStack(extra: ["CHUNK_SIZE_MB": "0.05", "GENERATE_IDS": "true"])
-        var text = Self.eventLines(0..<6000)
+        // The first 100 records are April's: only the first attempt writes to that month's index.
+        var text = Self.eventLines(0..<100, month: "2024-04") + Self.eventLines(100..<6000)
         // Records that fail before and after the stop, to check errors are neither lost nor doubled.
         text += Array("oops 1\n".utf8) + Self.eventLines(6000..<6010) + Array("oops 2\n".utf8)
         try await stack.put("in/events/big.jsonl", text)
@@ -237,10 +238,13 @@ struct IngestHandlerTests {
         #expect(stoppedAt != nil && stoppedAt! > 1 && stoppedAt! < 6012)
         #expect(outcome.status == .partial)
         #expect(outcome.records == 6012 && outcome.indexed == 6010 && outcome.failed == 2)
-        #expect(try await stack.count("events-2024.05") == 6010)
+        #expect(outcome.indexNames == ["events-2024.04", "events-2024.05"])
+        #expect(try await stack.count("events-2024.04") == 100)
+        #expect(try await stack.count("events-2024.05") == 5910)
         let lines = try await stack.errorLines("failed/events/big.jsonl.errors.jsonl")
         #expect(lines.compactMap { $0["record"]?.intValue } == [6001, 6012])
         let record = try #require(try await stack.statusRecord(outcome.fileId))
         #expect(record.status == .partial && record.attempt >= 2 && record.indexed == 6010)
+        #expect(record.indexNames == ["events-2024.04", "events-2024.05"])
     }
 }

@@ -82,6 +82,21 @@ struct IngestTestStack {
         IngestObjectHandler(settings: settings, catalog: catalog, s3: s3, status: status, mover: FileMover(s3: s3), sink: sink)
     }
 
+    /// The handler with its status table or its moves (`FileMover`'s S3 requests) over another
+    /// transport (one that fails at a chosen request); everything else as `handler()`'s.
+    func handler(statusOver statusTransport: (any HTTPTransport)? = nil, movesOver moveTransport: (any HTTPTransport)? = nil) throws
+        -> IngestObjectHandler<OpenSearchBulkSink>
+    {
+        let awsSettings = try AWSSettings(environment: Environment(environment))
+        let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey))
+        func clients(_ transport: any HTTPTransport) throws -> PipelineClients {
+            try PipelineClients.make(settings: awsSettings, credentials: credentials, transport: transport)
+        }
+        let status = try statusTransport.map { StatusStore(dynamoDB: try clients($0).dynamoDB, table: table) } ?? status
+        let mover = try FileMover(s3: moveTransport.map { try clients($0).s3 } ?? s3)
+        return IngestObjectHandler(settings: settings, catalog: catalog, s3: s3, status: status, mover: mover, sink: sink)
+    }
+
     /// An invocation context with `timeLeft` before its deadline; logs go to `logs`.
     static func context(timeLeft: Duration = .seconds(300), logs: MemoryLogSink = MemoryLogSink()) -> LambdaContext {
         let now = SystemClock().now()
