@@ -218,7 +218,7 @@ let package = Package(
         // MARK: Test support and tests
         .target(
             name: "TestSupport",
-            dependencies: ["Primitives", "HTTPTransport", "LoopbackHTTP"],
+            dependencies: ["Primitives", "HTTPTransport", "JSONCodec", "LoopbackHTTP"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -255,7 +255,7 @@ let package = Package(
         .testTarget(
             name: "ParquetTests",
             dependencies: ["Parquet", "Snappy", "Primitives", "JSONCodec", "TestSupport"],
-            resources: [.copy("Scripts")],
+            exclude: ["Scripts"],
             swiftSettings: strictSettings
         ),
         .testTarget(

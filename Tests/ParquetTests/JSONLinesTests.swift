@@ -2,6 +2,7 @@ import JSONCodec
 import Parquet
 import Primitives
 import Testing
+import TestSupport
 
 /// The extract used by the JSON-lines tests, as files' worth of text.
 enum Extract {

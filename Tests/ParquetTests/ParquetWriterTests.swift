@@ -2,6 +2,7 @@ import JSONCodec
 import Parquet
 import Primitives
 import Testing
+import TestSupport
 
 /// A table with every type, nulls in every nullable column, and awkward values.
 enum AllTypes {

@@ -5,37 +5,8 @@ import Primitives
 import Testing
 import TestSupport
 
-/// Writes Parquet bytes to a temporary file and reads them back through
-/// `Scripts/read_parquet.py` (pyarrow and duckdb), returning what each reader saw.
-struct ReadBack {
-    var pyarrow: JSON
-    var duckdb: JSON
-
-    static func read(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) async throws -> ReadBack {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("parquet-\(UUID().uuidString).parquet")
-        try Data(bytes).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let script = try #require(
-            Bundle.module.url(forResource: "read_parquet", withExtension: "py", subdirectory: "Scripts"),
-            "Scripts/read_parquet.py is missing from the test bundle", sourceLocation: sourceLocation)
-        let run = try await runProcess(["python3", script.path, file.path])
-        try #require(
-            run.status == 0,
-            "python3 read_parquet.py failed (python3 with pyarrow and duckdb is required): \(run.stderrText)",
-            sourceLocation: sourceLocation)
-        let json = try JSONParser.parse(run.stdout)
-        return ReadBack(pyarrow: try #require(json["pyarrow"]), duckdb: try #require(json["duckdb"]))
-    }
-
-    var pyarrowRows: [[JSON]] { pyarrow["rows"]?.arrayValue?.map { $0.arrayValue ?? [] } ?? [] }
-    var duckdbRows: [[JSON]] { duckdb["rows"]?.arrayValue?.map { $0.arrayValue ?? [] } ?? [] }
-    var pyarrowTypes: [String] { pyarrow["columns"]?.arrayValue?.compactMap { $0["type"]?.stringValue } ?? [] }
-    var duckdbTypes: [String] { duckdb["columns"]?.arrayValue?.compactMap { $0["type"]?.stringValue } ?? [] }
-    var rowGroups: [JSON] { pyarrow["row_groups"]?.arrayValue ?? [] }
-
-    /// The statistics of column `column` in row group `group`.
-    func statistics(group: Int, column: Int) -> JSON? { rowGroups[group]["columns"]?[column] }
-}
+/// Parquet bytes read back by pyarrow and duckdb (`Scripts/read_parquet.py`).
+typealias ReadBack = ParquetReadBack
 
 /// How the Python side renders a value we wrote (see read_parquet.py).
 enum Expected {

@@ -143,37 +143,14 @@ struct ProcessingTestStack {
     }
 }
 
-/// Parquet bytes read back through the Parquet tests' `read_parquet.py` (pyarrow and duckdb).
-struct ReadBack {
-    var pyarrow: JSON
-    var duckdb: JSON
+/// Parquet bytes read back by pyarrow and duckdb (the Parquet tests' `read_parquet.py`).
+typealias ReadBack = ParquetReadBack
 
-    static func read(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) async throws -> ReadBack {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueName("readback")).parquet")
-        try Data(bytes).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let script = MotoStack.repositoryRoot.appendingPathComponent("Tests/ParquetTests/Scripts/read_parquet.py")
-        let run = try await runProcess(["python3", script.path, file.path])
-        try #require(run.status == 0, "read_parquet.py failed: \(run.stderrText)", sourceLocation: sourceLocation)
-        let json = try JSONParser.parse(run.stdout)
-        return ReadBack(pyarrow: try #require(json["pyarrow"]), duckdb: try #require(json["duckdb"]))
-    }
-
-    var columns: [String] { pyarrow["columns"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [] }
-    var pyarrowRows: [[JSON]] { pyarrow["rows"]?.arrayValue?.map { $0.arrayValue ?? [] } ?? [] }
-    var duckdbRows: [[JSON]] { duckdb["rows"]?.arrayValue?.map { $0.arrayValue ?? [] } ?? [] }
-    var metadata: JSON? { pyarrow["metadata"] }
-
+extension ParquetReadBack {
     /// Checks that both readers saw exactly `expected`, value by value.
     func expectRows(_ expected: [[JSON]], sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(pyarrowRows == expected, "pyarrow", sourceLocation: sourceLocation)
         #expect(duckdbRows == expected, "duckdb", sourceLocation: sourceLocation)
-    }
-
-    /// The column `name` of every row (pyarrow's view, which the duckdb view equals when `expectRows` passed).
-    func column(_ name: String) -> [JSON] {
-        guard let index = columns.firstIndex(of: name) else { return [] }
-        return pyarrowRows.map { $0[index] }
     }
 }
 
