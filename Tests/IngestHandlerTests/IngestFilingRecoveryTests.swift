@@ -3,6 +3,7 @@ import Foundation
 import IngestHandler
 import OpenSearchStandIn
 import PipelineCore
+import Primitives
 import TestSupport
 import Testing
 
@@ -15,6 +16,13 @@ struct IngestFilingRecoveryTests {
         body.firstRange(of: Array("\"duration_ms\"".utf8)) != nil
     }
 
+    /// The handler of a redelivery that comes after the dead invocation's claim ran out: its
+    /// status table's clock is an hour ahead (the dead one had 5 minutes).
+    static func redelivery(_ stack: IngestTestStack) throws -> IngestObjectHandler<OpenSearchBulkSink> {
+        let later = SystemClock().now().adding(milliseconds: 3_600_000)
+        return try stack.handler(statusClock: ManualClock(later))
+    }
+
     /// 120 records of May 2024 and one line that is not JSON.
     static let file = IngestHandlerTests.eventLines(0..<120) + Array("not json\n".utf8)
 
@@ -22,10 +30,8 @@ struct IngestFilingRecoveryTests {
     static func dieAtFinalStatusWrite(_ stack: IngestTestStack, key: String) async throws {
         let dying = TriggeredFaultTransport(base: IngestTestStack.transport, dies: true, trigger: isFinalStatusWrite)
         let handler = try stack.handler(statusOver: dying)
-        // A short life, so that its claim expires soon after it died (1 s of it is the margin).
-        let context = IngestTestStack.context(timeLeft: .milliseconds(2500))
         let error = await #expect(throws: IngestError.self) {
-            _ = try await handler.ingest(bucket: stack.bucket, key: key, context: context)
+            _ = try await handler.ingest(bucket: stack.bucket, key: key, context: IngestTestStack.context())
         }
         #expect(error?.code == .statusStore)
         #expect(dying.failed >= 1)
@@ -46,8 +52,8 @@ struct IngestFilingRecoveryTests {
         #expect(cut.status == .ingesting && cut.records == nil && cut.progressOffset == nil)
         let bulkRequests = stack.standIn.stats.bulkRequests
 
-        // The redelivery: the claim of the dead invocation runs out, then the copy tells the rest.
-        let result = try await stack.handler().ingest(
+        // The redelivery, after the dead invocation's claim ran out: the copy tells the rest.
+        let result = try await Self.redelivery(stack).ingest(
             bucket: stack.bucket, key: "in/events/cut.jsonl", eventETag: put.etag, context: IngestTestStack.context())
         let outcome = try #require(result.outcome)
         #expect(outcome.status == .partial && outcome.destinationKey == "processed/events/cut.jsonl")
@@ -77,7 +83,8 @@ struct IngestFilingRecoveryTests {
         #expect(cut.status == .ingesting && cut.records == 121 && cut.indexed == 120 && cut.failed == 1)
         #expect(cut.indexNames == ["events-2024.05"])
 
-        let result = try await stack.handler().ingest(bucket: stack.bucket, key: key, eventETag: put.etag, context: IngestTestStack.context())
+        let result = try await Self.redelivery(stack).ingest(
+            bucket: stack.bucket, key: key, eventETag: put.etag, context: IngestTestStack.context())
         let outcome = try #require(result.outcome)
         #expect(outcome.status == .partial && outcome.records == 121 && outcome.indexed == 120 && outcome.failed == 1)
         let record = try #require(try await stack.statusRecord(fileId))

@@ -83,16 +83,19 @@ struct IngestTestStack {
     }
 
     /// The handler with its status table or its moves (`FileMover`'s S3 requests) over another
-    /// transport (one that fails at a chosen request); everything else as `handler()`'s.
-    func handler(statusOver statusTransport: (any HTTPTransport)? = nil, movesOver moveTransport: (any HTTPTransport)? = nil) throws
-        -> IngestObjectHandler<OpenSearchBulkSink>
-    {
+    /// transport (one that fails at a chosen request), or its status table on another clock (an
+    /// invocation that comes after an earlier one's claim ran out); everything else as `handler()`'s.
+    func handler(
+        statusOver statusTransport: (any HTTPTransport)? = nil, statusClock: (any WallClock)? = nil,
+        movesOver moveTransport: (any HTTPTransport)? = nil
+    ) throws -> IngestObjectHandler<OpenSearchBulkSink> {
         let awsSettings = try AWSSettings(environment: Environment(environment))
         let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey))
         func clients(_ transport: any HTTPTransport) throws -> PipelineClients {
             try PipelineClients.make(settings: awsSettings, credentials: credentials, transport: transport)
         }
-        let status = try statusTransport.map { StatusStore(dynamoDB: try clients($0).dynamoDB, table: table) } ?? status
+        let dynamoDB = try statusTransport.map { try clients($0).dynamoDB } ?? status.dynamoDB
+        let status = StatusStore(dynamoDB: dynamoDB, table: table, clock: statusClock ?? SystemClock())
         let mover = try FileMover(s3: moveTransport.map { try clients($0).s3 } ?? s3)
         return IngestObjectHandler(settings: settings, catalog: catalog, s3: s3, status: status, mover: mover, sink: sink)
     }
