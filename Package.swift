@@ -94,7 +94,7 @@ let package = Package(
         /// from SSM or a file, the status table (idempotent claims), verified server-side moves.
         .target(
             name: "PipelineCore",
-            dependencies: ["AWSCore", "AWSClients", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives"],
+            dependencies: ["AWSCore", "AWSClients", "HTTPTransport", "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives"],
             swiftSettings: strictSettings
         ),
         /// The ingest handler: streams files under `in/` into OpenSearch, files them, records the outcome.
@@ -321,7 +321,7 @@ let package = Package(
         .testTarget(
             name: "PipelineCoreTests",
             dependencies: [
-                "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "PipelineSettings", "Primitives",
+                "PipelineCore", "AWSClients", "AWSCore", "AWSSigV4", "HTTPTransport", "JSONCodec", "LambdaRuntime", "PipelineSettings", "Primitives",
                 "TestSupport",
             ],
             resources: [.copy("Fixtures")],

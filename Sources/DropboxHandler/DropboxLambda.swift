@@ -17,9 +17,12 @@ package struct DropboxInitError: LambdaReportableError, CustomStringConvertible 
 package struct DropboxLambda: LambdaHandler {
     package let batch: SQSS3BatchHandler<DropboxObjectHandler>
 
-    package init(_ handler: DropboxObjectHandler, safetyMargin: Duration, maxConcurrentRecords: Int = 1) {
+    package init(
+        _ handler: DropboxObjectHandler, safetyMargin: Duration, maxConcurrentRecords: Int = 1, redelivery: (any MessageRedelivery)? = nil
+    ) {
         batch = SQSS3BatchHandler(
-            handler, processor: SQSBatchProcessor(safetyMargin: safetyMargin, maxConcurrentRecords: maxConcurrentRecords))
+            handler,
+            processor: SQSBatchProcessor(safetyMargin: safetyMargin, maxConcurrentRecords: maxConcurrentRecords, redelivery: redelivery))
     }
 
     package func handle(_ event: [UInt8], context: LambdaContext) async throws -> [UInt8] {
@@ -56,6 +59,8 @@ package struct DropboxLambda: LambdaHandler {
                 "datasetsSource": .string(settings.common.datasets.description),
             ])
         let handler = DropboxObjectHandler(settings: settings, catalog: catalog, s3: clients.s3, status: store)
-        return DropboxLambda(handler, safetyMargin: settings.common.deadlineMargin, maxConcurrentRecords: settings.batchConcurrency)
+        return DropboxLambda(
+            handler, safetyMargin: settings.common.deadlineMargin, maxConcurrentRecords: settings.batchConcurrency,
+            redelivery: SQSMessageRedelivery(sqs: clients.sqs))
     }
 }

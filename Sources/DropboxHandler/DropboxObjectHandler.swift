@@ -5,7 +5,7 @@ import JSONCodec
 package import LambdaRuntime
 package import PipelineCore
 package import PipelineSettings
-import Primitives
+package import Primitives
 
 /// What the dropbox did with one S3 event record (for logs, metrics and tests).
 package enum DropboxOutcome: Sendable, Hashable {
@@ -13,8 +13,9 @@ package enum DropboxOutcome: Sendable, Hashable {
     case rejected(Rejection, destination: S3ObjectRef)
     /// A duplicate event for a file this stage already finished.
     case alreadyDone(FileStatus?)
-    /// Another live invocation is handling the file: the SQS record fails, to come back after its claim.
-    case heldByOther
+    /// Another live invocation is handling the file (its claim running out at `until`, when
+    /// known): the SQS record fails, to come back after its claim.
+    case heldByOther(until: Timestamp?)
     /// The same file twice in one batch: this invocation handles it under the other record.
     case heldByThisInvocation
     /// An event from another bucket, or outside the incoming prefix, or a folder marker.
@@ -49,8 +50,8 @@ package struct DropboxObjectHandler: S3ObjectHandler {
     }
 
     package func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
-        if case .heldByOther = try await process(object, context: context) {
-            throw PipelineCoreError(.claimHeld, "another invocation holds the claim on \(object.key); the message comes back after it")
+        if case .heldByOther(let until) = try await process(object, context: context) {
+            throw PipelineCoreError.claimHeld(key: object.key, until: until, now: context.clock.now())
         }
     }
 
@@ -115,7 +116,7 @@ package struct DropboxObjectHandler: S3ObjectHandler {
                 "another invocation is handling the file: the message is retried after its claim",
                 ["claimOwner": holder.map(JSON.string) ?? .null, "claimExpiresAt": until.map { .string($0.iso8601()) } ?? .null])
             context.metrics.increment("ClaimsHeldByOther")
-            return .heldByOther
+            return .heldByOther(until: until)
         case .claimed(let record):
             if record.attempt > 1 { log = log.with("attempt", .number(record.attempt)) }
         }
@@ -129,7 +130,7 @@ package struct DropboxObjectHandler: S3ObjectHandler {
         } catch let error as PipelineCoreError where error.code == .claimLost {
             log.warn("the claim was taken over while working: the other invocation finishes the file", ["reason": .string(error.message)])
             context.metrics.increment("ClaimsLost")
-            return .heldByOther
+            return .heldByOther(until: nil)
         } catch {
             let code = (error as? PipelineCoreError)?.code.rawValue ?? "Unexpected"
             log.error("handling failed: the message will be retried", ["errorCode": .string(code), "error": .string("\(error)")])

@@ -44,3 +44,9 @@ extension IngestError: LambdaReportableError {
     /// `Function.<Code>`, so a redelivered record's failure says why in the logs.
     package var lambdaErrorType: String { "Function.\(code.rawValue)" }
 }
+
+extension IngestError: RedeliveryHint {
+    /// A file stopped by the deadline resumes at once from its saved progress; other failures
+    /// wait out the visibility timeout (a backoff for the service that failed).
+    package var redeliverAfter: Duration? { code == .deadlineReached ? .zero : nil }
+}

@@ -6,7 +6,7 @@ import JSONCodec
 package import LambdaRuntime
 package import PipelineCore
 package import PipelineSettings
-import Primitives
+package import Primitives
 import RecordReaders
 
 /// How a file ended, as the status row, the log and the metrics say it.
@@ -34,9 +34,10 @@ package enum IngestDisposition: Sendable, Hashable {
     case finished(IngestOutcome)
     /// The status table says the file is done (a duplicate delivery): nothing was done again.
     case alreadyDone(FileStatus?)
-    /// Another live invocation holds the claim: the SQS record fails, to come back after the claim
-    /// (the holder may be working on a copy of this very message, and may die).
-    case heldByOther(owner: String?)
+    /// Another live invocation holds the claim (until `until`, when known): the SQS record fails,
+    /// to come back after the claim (the holder may be working on a copy of this very message, and
+    /// may die).
+    case heldByOther(owner: String?, until: Timestamp?)
     /// Not an object this handler acts on (not under `in/` of the ingest bucket).
     case ignored(String)
 }
@@ -71,8 +72,10 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
     }
 
     package func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
-        if case .heldByOther = try await ingest(bucket: object.bucketName, key: object.key, eventETag: object.eTag, context: context) {
-            throw PipelineCoreError(.claimHeld, "another invocation holds the claim on \(object.key); the message comes back after it")
+        if case .heldByOther(_, let until) = try await ingest(
+            bucket: object.bucketName, key: object.key, eventETag: object.eTag, context: context)
+        {
+            throw PipelineCoreError.claimHeld(key: object.key, until: until, now: context.clock.now())
         }
     }
 
@@ -156,7 +159,7 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
             logger.info(
                 "file claimed by another invocation: the message is retried after its claim",
                 ["owner": owner.map(JSON.string) ?? .null, "until": until.map { .string($0.iso8601()) } ?? .null])
-            return .heldByOther(owner: owner)
+            return .heldByOther(owner: owner, until: until)
         case .claimed(let record):
             previous = record
         }

@@ -32,6 +32,7 @@ package enum IngestSetup {
             "ingest handler initialised",
             ["datasets": .number(catalog.datasets.count), "chunkBytes": .number(settings.chunkBytes), "bulkConcurrency": .number(settings.bulkConcurrency)])
         // No new record starts closer to the deadline than the margin the engine keeps.
-        return SQSS3BatchHandler(handler, processor: SQSBatchProcessor(safetyMargin: settings.common.deadlineMargin))
+        return SQSS3BatchHandler(
+            handler, processor: SQSBatchProcessor(safetyMargin: settings.common.deadlineMargin, redelivery: SQSMessageRedelivery(sqs: clients.sqs)))
     }
 }

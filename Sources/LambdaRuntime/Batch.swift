@@ -16,6 +16,15 @@ package struct RecordResult: Sendable, Hashable {
 
     package var messageId: String
     package var status: Status
+    /// For a failure: when the message is worth another try, if its error says
+    /// (`RedeliveryHint`), or at once for a record not started for lack of time.
+    package var redeliverAfter: Duration?
+
+    package init(messageId: String, status: Status, redeliverAfter: Duration? = nil) {
+        self.messageId = messageId
+        self.status = status
+        self.redeliverAfter = redeliverAfter
+    }
 
     package var isFailure: Bool {
         if case .succeeded = status { return false }
@@ -45,6 +54,23 @@ package struct BatchResult: Sendable, Hashable {
     }
 }
 
+/// An error that says when its SQS record is worth another try (a resume point was saved; a
+/// claim held by another invocation runs out at a known time). The batch then asks SQS to make the
+/// message visible again after that long, instead of after the queue's whole visibility timeout
+/// (six times the function's timeout, as AWS advises: up to 90 minutes).
+package protocol RedeliveryHint: Error {
+    /// `nil`: no hint (the visibility timeout stands).
+    var redeliverAfter: Duration? { get }
+}
+
+/// Makes failed messages visible again after a chosen time (SQS ChangeMessageVisibility).
+package protocol MessageRedelivery: Sendable {
+    /// Asks for each message to come back after its `after` (clamped to SQS's 0 s to 12 h). A
+    /// request that fails is logged and otherwise ignored: the message still comes back after the
+    /// visibility timeout.
+    func redeliver(_ messages: [(record: SQSRecord, after: Duration)], context: LambdaContext) async
+}
+
 /// Runs an SQS batch record by record, for event sources with `ReportBatchItemFailures`.
 ///
 /// - Each record is handled on its own; a failure fails that record only.
@@ -55,14 +81,19 @@ package struct BatchResult: Sendable, Hashable {
 ///   reported as failures so SQS redelivers them (rather than the whole batch timing out).
 /// - FIFO queues: after a failure, the later records of the same message group fail too, so the
 ///   group's order holds.
+/// - With `redelivery`, failed records whose error gives a `RedeliveryHint`, and records not
+///   started for lack of time, are made visible again after that long (the others wait out the
+///   visibility timeout).
 package struct SQSBatchProcessor: Sendable {
     package var safetyMargin: Duration
     /// How many records may run at the same time (at least 1). 1 keeps the event's order.
     package var maxConcurrentRecords: Int
+    package var redelivery: (any MessageRedelivery)?
 
-    package init(safetyMargin: Duration = .seconds(2), maxConcurrentRecords: Int = 1) {
+    package init(safetyMargin: Duration = .seconds(2), maxConcurrentRecords: Int = 1, redelivery: (any MessageRedelivery)? = nil) {
         self.safetyMargin = safetyMargin
         self.maxConcurrentRecords = max(1, maxConcurrentRecords)
+        self.redelivery = redelivery
     }
 
     /// The batch's shared bookkeeping, guarded by a mutex while records run concurrently.
@@ -107,8 +138,15 @@ package struct SQSBatchProcessor: Sendable {
         }
         let results = state.withLock { state in
             zip(records, state.results).map { record, result in
-                result ?? RecordResult(messageId: record.messageId, status: .notStartedDeadline)
+                result ?? RecordResult(messageId: record.messageId, status: .notStartedDeadline, redeliverAfter: .zero)
             }
+        }
+        if let redelivery {
+            let sooner = zip(records, results).compactMap { record, result -> (record: SQSRecord, after: Duration)? in
+                guard result.isFailure, let after = result.redeliverAfter else { return nil }
+                return (record, after)
+            }
+            if !sooner.isEmpty { await redelivery.redeliver(sooner, context: context) }
         }
         let failures = results.filter(\.isFailure).count
         context.metrics.increment("Records", by: Double(results.count))
@@ -178,14 +216,16 @@ package struct SQSBatchProcessor: Sendable {
                 let result: RecordResult
                 switch step {
                 case .skip(let status):
-                    result = RecordResult(messageId: record.messageId, status: status)
+                    let now: Duration? = if case .notStartedDeadline = status { .zero } else { nil }
+                    result = RecordResult(messageId: record.messageId, status: status, redeliverAfter: now)
                 case .run:
                     do {
                         try await body(record)
                         result = RecordResult(messageId: record.messageId, status: .succeeded)
                     } catch {
                         let report = ErrorReport(error)
-                        result = RecordResult(messageId: record.messageId, status: .failed(report))
+                        result = RecordResult(
+                            messageId: record.messageId, status: .failed(report), redeliverAfter: (error as? any RedeliveryHint)?.redeliverAfter)
                         context.logger.error(
                             "record failed",
                             [

@@ -1,4 +1,6 @@
 package import AWSCore
+package import LambdaRuntime
+package import Primitives
 
 /// Why a shared pipeline step (loading settings, the status table, a file move) failed, with a
 /// stable code. Messages name buckets, keys, tables and settings, never a secret or a file's content.
@@ -39,12 +41,24 @@ package struct PipelineCoreError: Error, Sendable, CustomStringConvertible {
     package var setting: String?
     /// The AWS error underneath, when there is one.
     package var aws: AWSError?
+    /// When the SQS record is worth another try (`.claimHeld`: when the holder's claim runs out).
+    package var redeliverAfter: Duration?
 
-    package init(_ code: Code, _ message: String, setting: String? = nil, aws: AWSError? = nil) {
+    package init(_ code: Code, _ message: String, setting: String? = nil, aws: AWSError? = nil, redeliverAfter: Duration? = nil) {
         self.code = code
         self.message = message
         self.setting = setting
         self.aws = aws
+        self.redeliverAfter = redeliverAfter
+    }
+
+    /// The error that fails an SQS record whose file another live invocation holds: its message
+    /// comes back once that claim has run out (`until`, a second later), or after the visibility
+    /// timeout when the claim's end is not known.
+    package static func claimHeld(key: String, until: Timestamp?, now: Timestamp) -> PipelineCoreError {
+        PipelineCoreError(
+            .claimHeld, "another invocation holds the claim on \(key); the message comes back after it",
+            redeliverAfter: until.map { .milliseconds(max(0, $0.millisecondsSinceEpoch - now.millisecondsSinceEpoch) + 1000) })
     }
 
     /// The AWS service's error code underneath (`NoSuchBucket`, `AccessDenied`…), if any.
@@ -56,3 +70,5 @@ package struct PipelineCoreError: Error, Sendable, CustomStringConvertible {
         return text
     }
 }
+
+extension PipelineCoreError: RedeliveryHint {}

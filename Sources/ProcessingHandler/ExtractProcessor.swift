@@ -44,6 +44,8 @@ package struct ProcessingOutcome: Sendable, Hashable {
     /// Whether the extract came after a later one of its table had moved the watermark past it (it
     /// is applied all the same; its rows never replace newer versions).
     package var late = false
+    /// For `.heldByOther`: when the holder's claim runs out, when known.
+    package var claimUntil: Timestamp?
 }
 
 /// Turns one table extract into the star schema: facts appended as one Parquet file per extract,
@@ -149,7 +151,9 @@ package struct ExtractProcessor: Sendable {
             fileLogger.info(
                 "extract held by another invocation: the message is retried after its claim",
                 ["owner": owner.map(JSON.string) ?? .null, "until": until.map { .string($0.iso8601()) } ?? .null])
-            return ProcessingOutcome(kind: .heldByOther, fileId: fileId)
+            var held = ProcessingOutcome(kind: .heldByOther, fileId: fileId)
+            held.claimUntil = until
+            return held
         case .claimed:
             break
         }
@@ -591,7 +595,7 @@ package struct ProcessingObjectHandler: S3ObjectHandler {
     package func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
         let outcome = try await processor.process(bucket: object.bucketName, key: object.key, context: context)
         if outcome.kind == .heldByOther {
-            throw PipelineCoreError(.claimHeld, "another invocation holds the claim on \(object.key); the message comes back after it")
+            throw PipelineCoreError.claimHeld(key: object.key, until: outcome.claimUntil, now: context.clock.now())
         }
     }
 }

@@ -32,7 +32,8 @@ package enum ProcessingLambda {
             settings: settings, s3: clients.s3, dynamoDB: clients.dynamoDB, ssm: clients.ssm, catalog: catalog, engine: engine,
             clock: context.clock)
         return SQSS3BatchHandler(
-            ProcessingObjectHandler(processor: processor), processor: SQSBatchProcessor(safetyMargin: settings.common.deadlineMargin))
+            ProcessingObjectHandler(processor: processor),
+            processor: SQSBatchProcessor(safetyMargin: settings.common.deadlineMargin, redelivery: SQSMessageRedelivery(sqs: clients.sqs)))
     }
 
     /// Reads and compiles the specification from `STAR_SCHEMA_PARAMETER` or `STAR_SCHEMA_FILE`.

@@ -124,3 +124,55 @@ struct BatchTests {
         #expect(context.metrics.pendingMetrics.first { $0.name == "Failures" }?.values == [2])
     }
 }
+
+/// Records what the batch asked to redeliver sooner.
+final class RecordingRedelivery: MessageRedelivery {
+    let asked = Mutex<[[(messageId: String, after: Duration)]]>([])
+
+    func redeliver(_ messages: [(record: SQSRecord, after: Duration)], context: LambdaContext) async {
+        asked.withLock { $0.append(messages.map { ($0.record.messageId, $0.after) }) }
+    }
+}
+
+/// Fails `slow-2` with an error that says when to come back, `slow-3` with one that does not.
+struct HintingObjectHandler: S3ObjectHandler {
+    let clock: ManualClock
+
+    struct ComeBackLater: RedeliveryHint { var redeliverAfter: Duration? { .seconds(5) } }
+    struct NoHint: RedeliveryHint { var redeliverAfter: Duration? { nil } }
+
+    func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
+        clock.advance(seconds: 2)
+        if object.key.contains("slow-2") { throw ComeBackLater() }
+        if object.key.contains("slow-3") { throw NoHint() }
+    }
+}
+
+@Suite("SQS batches: failed messages made visible again sooner")
+struct BatchRedeliveryTests {
+    @Test("Hinted failures and records not started for lack of time are redelivered sooner, in one request; the rest wait")
+    func hintedFailuresAndUnstartedRecords() async throws {
+        let clock = ManualClock(Timestamp(secondsSinceEpoch: 1_716_545_730))
+        // 10 s left, 2 s per object, 3 s margin: slow-5 and slow-6 do not start.
+        let context = testContext(clock: clock, remaining: 10)
+        let redelivery = RecordingRedelivery()
+        let batch = SQSS3BatchHandler(
+            HintingObjectHandler(clock: clock), processor: SQSBatchProcessor(safetyMargin: .seconds(3), redelivery: redelivery))
+        let result = await batch.handleBatch(try SQSEvent(bytes: try fixture("sqs-deadline-batch.json")), context: context)
+        #expect(result.failedMessageIds == ["slow-2", "slow-3", "slow-5", "slow-6"])
+        let asked = redelivery.asked.withLock { $0 }
+        #expect(asked.count == 1)
+        #expect(asked.first?.map(\.messageId) == ["slow-2", "slow-5", "slow-6"])
+        #expect(asked.first?.map(\.after) == [.seconds(5), .zero, .zero])
+    }
+
+    @Test("A batch without hinted failures asks nothing")
+    func nothingToRedeliver() async throws {
+        let redelivery = RecordingRedelivery()
+        let batch = SQSS3BatchHandler(
+            RecordingObjectHandler(failOn: ["slow-3"]), processor: SQSBatchProcessor(safetyMargin: .seconds(2), redelivery: redelivery))
+        let result = await batch.handleBatch(try SQSEvent(bytes: try fixture("sqs-deadline-batch.json")), context: testContext())
+        #expect(result.failedMessageIds == ["slow-3"])
+        #expect(redelivery.asked.withLock { $0 }.isEmpty)
+    }
+}

@@ -6,7 +6,7 @@ template tests until its role follows.
 
 A handler's code is its own target (Sources/<Handler>) plus the PipelineCore files that declare a
 type its target names (FileMover, StatusStore, ...). Calls are read as `<client>.<method>(`, the
-clients being the S3, DynamoDB and SSM clients the handlers hold as `s3`, `dynamoDB` and `ssm`.
+clients being the S3, DynamoDB, SSM and SQS clients the handlers hold as `s3`, `dynamoDB`, `ssm` and `sqs`.
 """
 
 from __future__ import annotations
@@ -54,6 +54,12 @@ ACTIONS: dict[str, dict[str, list[str]]] = {
         # its file builds none of them visibly, all four are assumed.
         "transactWriteItems": ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
     },
+    # The ESM receives and deletes the messages; the code only makes failed ones visible sooner.
+    "sqs": {
+        "getQueueURL": ["sqs:GetQueueUrl"],
+        "changeMessageVisibility": ["sqs:ChangeMessageVisibility"],
+        "changeMessageVisibilityBatch": ["sqs:ChangeMessageVisibility"],
+    },
     "ssm": {
         "getParameter": ["ssm:GetParameter"],
         "getParametersByPath": ["ssm:GetParametersByPath"],
@@ -75,7 +81,7 @@ TRANSACT_ITEMS = {
 }
 TRANSACT_ITEM = re.compile(r"\.(" + "|".join(TRANSACT_ITEMS) + r")\(")
 
-CALL = re.compile(r"\b(s3|dynamoDB|ssm)\.(\w+)\(")
+CALL = re.compile(r"\b(s3|dynamoDB|ssm|sqs)\.(\w+)\(")
 DECLARATION = re.compile(r"^\s*(?:package |public |internal |private |fileprivate )*(?:final )?(?:struct|class|enum|actor|protocol) (\w+)", re.M)
 # A missing object answers 404 only to a caller allowed s3:ListBucket (403 otherwise); code that
 # tells a missing object apart therefore needs it on that bucket.

@@ -20,8 +20,14 @@ TABLE = {
 STATUS_ROWS = {f"dynamodb:{a}": TABLE for a in ("GetItem", "UpdateItem", "Query")}
 
 
+# What the event source mapping does with the function's role (not the function's code).
+EVENT_SOURCE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+
 def receive(queue: str) -> dict[str, set[str]]:
-    return {f"sqs:{a}": {"${" + queue + ".Arn}"} for a in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")}
+    """The event source mapping's receiving, and the code's making failed messages visible sooner."""
+    actions = sorted(EVENT_SOURCE_ACTIONS) + ["sqs:GetQueueUrl", "sqs:ChangeMessageVisibility"]
+    return {a: {"${" + queue + ".Arn}"} for a in actions}
 
 
 def logs(group: str) -> dict[str, set[str]]:
@@ -149,11 +155,11 @@ def test_an_unused_action_or_a_wider_resource_is_reported(template):
     assert "ProcessingFunctionRole grants s3:DeleteObject, which its function does not use" in problems
 
 
-def test_each_role_grants_exactly_the_s3_dynamodb_and_ssm_actions_its_handler_code_calls():
+def test_each_role_grants_exactly_the_s3_dynamodb_ssm_and_sqs_actions_its_handler_code_calls():
     for role, grants in EXPECTED_GRANTS.items():
         used, unknown = cg.used_actions(role)
         assert unknown == [], f"{role}: calls no mapping in code_grants.ACTIONS knows: {unknown}"
-        expected = {a for a in grants if a.startswith(("s3:", "dynamodb:", "ssm:"))}
+        expected = {a for a in grants if a.startswith(("s3:", "dynamodb:", "ssm:", "sqs:")) and a not in EVENT_SOURCE_ACTIONS}
         assert expected == used, (role, "granted, not called:", sorted(expected - used), "called, not granted:", sorted(used - expected))
     assert cg.set_up_calls_in_handlers() == []
 
