@@ -105,14 +105,19 @@ package struct FileMover: Sendable {
             throw PipelineCoreError(
                 .sourceChanged, "\(source) now has ETag \(sourceETag), not \(expected): it was replaced; the move is left to its own event")
         }
-        var extra = metadata
-        extra[PipelineMetadata.sourceETag] = PipelineMetadata.encode(sourceETag)
+        var ours = metadata
+        ours[PipelineMetadata.sourceETag] = PipelineMetadata.encode(sourceETag)
+        // Within S3's 2 KB of user metadata, or S3 refuses the copy.
+        let fitted = PipelineMetadata.fitting(ours, beside: info.metadata)
+        let extra = fitted.ours
+        var written = info
+        written.metadata = fitted.source
         let multipart = info.objectSize > multipartThreshold
         let copy: S3PutResult
         do {
             copy = try await s3.copy(
                 from: source, to: destination, multipartThreshold: multipartThreshold, partSize: partSize, extraMetadata: extra,
-                sourceInfo: info)
+                sourceInfo: written)
         } catch {
             if error.isS3PreconditionFailed {
                 throw PipelineCoreError(.sourceChanged, "\(source) changed while it was being copied", aws: error)
@@ -124,7 +129,7 @@ package struct FileMover: Sendable {
             throw PipelineCoreError(.copyFailed, "copying \(source) to \(destination) failed", aws: error)
         }
         let copied: S3ObjectInfo
-        if !multipart, let confirmed = Self.confirmedByCopy(copy, source: info, metadata: extra) {
+        if !multipart, let confirmed = Self.confirmedByCopy(copy, source: written, metadata: extra) {
             copied = confirmed
         } else if let verified = try await verifiedDestination(
             destination, sourceETag: sourceETag, sourceSize: info.objectSize, singlePartETag: multipart ? nil : info.etag)

@@ -89,6 +89,45 @@ package enum PipelineMetadata {
         metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
     }
 
+    /// The fields a copy can do without when S3's limit leaves no room for them: a stage derives
+    /// the file id again from the key and `pipeline-source-etag`, and matches the dataset's key
+    /// pattern on the key it finds the file under. Dropped first, in this order.
+    package static let derivable = [sourceKey, fileId]
+
+    /// The metadata a copy of an object with `source`'s metadata gets when the pipeline adds
+    /// `ours`, within `sizeLimit` (S3 refuses a larger copy with `MetadataTooLarge`; a long
+    /// non-ASCII key, percent-encoded in two fields, or a provider's own metadata near the limit
+    /// would get there). What does not fit goes: first the derivable pipeline fields, then the
+    /// source's own fields, largest first. `pipeline-source-etag` (which verifies the copy) and
+    /// `pipeline-dataset` stay.
+    /// - Returns: the source's fields and ours that are kept (the copy gets both, ours winning),
+    ///   and the names dropped.
+    package static func fitting(_ ours: [String: String], beside source: [String: String])
+        -> (source: [String: String], ours: [String: String], dropped: [String])
+    {
+        var ours = ours
+        var source = source
+        var dropped: [String] = []
+        func total() -> Int { size(source.merging(ours) { _, new in new }) }
+        for name in derivable where total() > sizeLimit {
+            let inOurs = ours.removeValue(forKey: name) != nil
+            let inSource = source.removeValue(forKey: name) != nil
+            if inOurs || inSource { dropped.append(name) }
+        }
+        let kept: Set<String> = [sourceETag, dataset]
+        let theirs = source.filter { !kept.contains($0.key) && ours[$0.key] == nil }
+            .sorted { ($0.key.utf8.count + $0.value.utf8.count, $1.key) > ($1.key.utf8.count + $1.value.utf8.count, $0.key) }
+        for (name, _) in theirs where total() > sizeLimit {
+            source.removeValue(forKey: name)
+            dropped.append(name)
+        }
+        for name in ours.keys.sorted() where total() > sizeLimit && !kept.contains(name) {
+            ours.removeValue(forKey: name)
+            dropped.append(name)
+        }
+        return (source, ours, dropped)
+    }
+
     /// The metadata for a file moved on by a stage.
     package static func make(fileId: String, dataset: String, sourceKey: String, sourceETag: String) -> [String: String] {
         [

@@ -123,3 +123,59 @@ struct FileMoverTests {
         #expect(FileMover.confirmedByCopy(S3PutResult(etag: multipart.etag), source: multipart, metadata: extra) == nil)
     }
 }
+
+@Suite("A copy's metadata within S3's 2 KB")
+struct MetadataFittingTests {
+    static let ours = PipelineMetadata.make(
+        fileId: "sales/eu/a.jsonl@0123456789abcdef0123456789abcdef", dataset: "sales", sourceKey: "received_files/sales/eu/a.jsonl",
+        sourceETag: "0123456789abcdef0123456789abcdef")
+
+    @Test("Everything that fits is kept")
+    func fits() {
+        let fitted = PipelineMetadata.fitting(Self.ours, beside: ["owner": "team-a"])
+        #expect(fitted.dropped.isEmpty && fitted.ours == Self.ours && fitted.source == ["owner": "team-a"])
+    }
+
+    @Test("Over the limit: the source key goes first, then the file id, then the provider's fields, largest first")
+    func dropOrder() {
+        let a = String(repeating: "a", count: 1000)
+        let small = PipelineMetadata.fitting(Self.ours, beside: ["a": a, "b": String(repeating: "b", count: 880)])
+        #expect(small.dropped == [PipelineMetadata.sourceKey])
+        #expect(PipelineMetadata.size(small.source.merging(small.ours) { $1 }) <= PipelineMetadata.sizeLimit)
+
+        let large = PipelineMetadata.fitting(
+            Self.ours, beside: ["a": String(repeating: "a", count: 1500), "b": String(repeating: "b", count: 500)])
+        #expect(large.dropped == [PipelineMetadata.sourceKey, PipelineMetadata.fileId, "a"])
+        #expect(large.source == ["b": String(repeating: "b", count: 500)])
+        #expect(large.ours.keys.sorted() == [PipelineMetadata.dataset, PipelineMetadata.sourceETag])
+    }
+
+    @Test("A long non-ASCII key: its two percent-encoded copies go, the source ETag and dataset stay")
+    func longNonASCIIKey() {
+        let name = String(repeating: "データ", count: 100) + ".jsonl"
+        let ours = PipelineMetadata.make(
+            fileId: "sales/\(name)@0123456789abcdef0123456789abcdef", dataset: "sales", sourceKey: "received_files/sales/\(name)",
+            sourceETag: "0123456789abcdef0123456789abcdef")
+        #expect(PipelineMetadata.size(ours) > 2 * 2700)
+        let fitted = PipelineMetadata.fitting(ours, beside: ["owner": "team-a"])
+        #expect(fitted.dropped == [PipelineMetadata.sourceKey, PipelineMetadata.fileId])
+        #expect(fitted.source == ["owner": "team-a"])
+        #expect(fitted.ours[PipelineMetadata.sourceETag] == "0123456789abcdef0123456789abcdef" && fitted.ours[PipelineMetadata.dataset] == "sales")
+    }
+
+    @Test("A move of an object whose own metadata nears the limit writes a copy within it, the source ETag kept for verification")
+    func moveWithinLimit() async throws {
+        let (s3, from, to) = try await FileMoverTests.setUp()
+        let theirs = ["a": String(repeating: "a", count: 1500), "b": String(repeating: "b", count: 500)]
+        let put = try await s3.putObject(bucket: from, key: "received_files/sales/eu/a.jsonl", body: FileMoverTests.bytes(100), metadata: theirs)
+        let outcome = try await FileMover(s3: s3).move(
+            from: S3ObjectRef(bucket: from, key: "received_files/sales/eu/a.jsonl"), to: S3ObjectRef(bucket: to, key: "in/sales/eu/a.jsonl"),
+            expectedETag: put.etag, metadata: Self.ours)
+        guard case .moved = outcome else { Issue.record("expected a move, got \(outcome)"); return }
+        let head = try await s3.headObject(bucket: to, key: "in/sales/eu/a.jsonl")
+        #expect(PipelineMetadata.size(head.metadata) <= PipelineMetadata.sizeLimit)
+        #expect(head.metadata["b"] == theirs["b"] && head.metadata["a"] == nil)
+        #expect(head.metadata[PipelineMetadata.sourceETag] == FileId.unquoted(put.etag!))
+        #expect(head.metadata[PipelineMetadata.dataset] == "sales")
+    }
+}
