@@ -146,7 +146,7 @@ package struct SQSBatchProcessor: Sendable {
                 guard result.isFailure, let after = result.redeliverAfter else { return nil }
                 return (record, after)
             }
-            if !sooner.isEmpty { await redelivery.redeliver(sooner, context: context) }
+            if !sooner.isEmpty { await Self.redeliver(sooner, by: redelivery, context: context) }
         }
         let failures = results.filter(\.isFailure).count
         context.metrics.increment("Records", by: Double(results.count))
@@ -157,6 +157,27 @@ package struct SQSBatchProcessor: Sendable {
                 ["records": .number(results.count), "failures": .number(failures)])
         }
         return BatchResult(records: results)
+    }
+
+    /// Asks for `messages` back sooner within the invocation's time: at most 5 s and never closer
+    /// than half a second to the deadline (a slow or throttled SQS must not cost the batch's
+    /// answer); what is not done by then waits out the visibility timeout.
+    private static func redeliver(
+        _ messages: [(record: SQSRecord, after: Duration)], by redelivery: any MessageRedelivery, context: LambdaContext
+    ) async {
+        let budget = min(context.remainingTime - .milliseconds(500), .seconds(5))
+        guard budget > .zero else {
+            context.logger.warn(
+                "no time left to ask for failed messages back sooner: they come back after the visibility timeout",
+                ["messages": .number(messages.count)])
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await redelivery.redeliver(messages, context: context) }
+            group.addTask { try? await Task.sleep(for: budget) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// The indices of the records, in lanes that run one after another: one lane per record,

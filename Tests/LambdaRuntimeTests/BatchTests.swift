@@ -137,12 +137,13 @@ final class RecordingRedelivery: MessageRedelivery {
 /// Fails `slow-2` with an error that says when to come back, `slow-3` with one that does not.
 struct HintingObjectHandler: S3ObjectHandler {
     let clock: ManualClock
+    var secondsPerObject: Int64 = 2
 
     struct ComeBackLater: RedeliveryHint { var redeliverAfter: Duration? { .seconds(5) } }
     struct NoHint: RedeliveryHint { var redeliverAfter: Duration? { nil } }
 
     func handle(_ object: S3EventRecord, message: SQSRecord, context: LambdaContext) async throws {
-        clock.advance(seconds: 2)
+        clock.advance(seconds: secondsPerObject)
         if object.key.contains("slow-2") { throw ComeBackLater() }
         if object.key.contains("slow-3") { throw NoHint() }
     }
@@ -164,6 +165,40 @@ struct BatchRedeliveryTests {
         #expect(asked.count == 1)
         #expect(asked.first?.map(\.messageId) == ["slow-2", "slow-5", "slow-6"])
         #expect(asked.first?.map(\.after) == [.seconds(5), .zero, .zero])
+    }
+
+    /// Takes a minute unless cancelled; says whether it was.
+    final class SlowRedelivery: MessageRedelivery {
+        let cancelled = Mutex(false)
+        func redeliver(_ messages: [(record: SQSRecord, after: Duration)], context: LambdaContext) async {
+            do {
+                try await Task.sleep(for: .seconds(60))
+            } catch {
+                cancelled.withLock { $0 = true }
+            }
+        }
+    }
+
+    @Test("A slow SQS is given up on within the invocation's time (cancelled); with no time left it is not asked at all")
+    func slowOrNoTime() async throws {
+        let event = try SQSEvent(bytes: try fixture("sqs-deadline-batch.json"))
+        // 1.2 s left, nothing takes time: the budget is 0.7 s.
+        let slow = SlowRedelivery()
+        let clock = ManualClock(Timestamp(secondsSinceEpoch: 1_716_545_730))
+        let batch = SQSS3BatchHandler(
+            HintingObjectHandler(clock: clock, secondsPerObject: 0), processor: SQSBatchProcessor(safetyMargin: .zero, redelivery: slow))
+        let context = testContext(clock: clock, remainingMilliseconds: 1200)
+        let result = await batch.handleBatch(event, context: context)
+        #expect(result.failedMessageIds == ["slow-2", "slow-3"])
+        #expect(slow.cancelled.withLock { $0 })
+
+        let sink = MemoryLogSink()
+        let unasked = RecordingRedelivery()
+        let late = SQSS3BatchHandler(
+            HintingObjectHandler(clock: clock, secondsPerObject: 0), processor: SQSBatchProcessor(safetyMargin: .zero, redelivery: unasked))
+        _ = await late.handleBatch(event, context: testContext(clock: clock, remainingMilliseconds: 400, sink: sink))
+        #expect(unasked.asked.withLock { $0 }.isEmpty)
+        #expect(sink.lines.contains { $0.contains("no time left to ask for failed messages back sooner") })
     }
 
     @Test("A batch without hinted failures asks nothing")

@@ -34,11 +34,11 @@ func failedIds(_ response: JSON) -> [String] {
 /// A context for unit tests, with an in-memory log and a manual clock.
 func testContext(
     clock: ManualClock = ManualClock(Timestamp(secondsSinceEpoch: 1_716_545_730)), remaining: Int64 = 60,
-    sink: MemoryLogSink = MemoryLogSink()
+    remainingMilliseconds: Int64? = nil, sink: MemoryLogSink = MemoryLogSink()
 ) -> LambdaContext {
     let logger = Logger(sink: sink, clock: clock)
     return LambdaContext(
-        requestId: "req-1", deadline: clock.now().adding(seconds: remaining),
+        requestId: "req-1", deadline: clock.now().adding(milliseconds: remainingMilliseconds ?? remaining * 1000),
         invokedFunctionArn: "arn:aws:lambda:eu-west-2:123456789012:function:test", logger: logger,
         metrics: MetricsRecorder(namespace: "test", dimensions: [("function_name", "test")], sink: sink, clock: clock),
         clock: clock)
