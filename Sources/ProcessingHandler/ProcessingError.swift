@@ -47,3 +47,11 @@ package struct ProcessingError: Error, Sendable, CustomStringConvertible, Lambda
 
     package var lambdaErrorType: String { "Function.\(code.rawValue)" }
 }
+
+extension ProcessingError: RedeliveryHint {
+    /// Contention is worth another try at once: a watermark another invocation moved (the extract is
+    /// applied again over the new state) or a schema lock that stayed taken (the holder's claim on
+    /// it ends with its invocation; the next attempt waits for it again). Other failures wait out
+    /// the visibility timeout.
+    package var redeliverAfter: Duration? { code == .watermarkMoved || code == .busy ? .zero : nil }
+}

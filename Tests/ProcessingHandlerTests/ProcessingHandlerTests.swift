@@ -355,6 +355,8 @@ struct ProcessingHandlerMotoTests {
             Issue.record("a stale advance was accepted")
         } catch {
             #expect(error.code == .watermarkMoved)
+            // Tried again at once over the moved watermark, not after the visibility timeout.
+            #expect(error.redeliverAfter == .zero)
         }
         #expect(try await store.current("staff").watermark?.latestRowId == 2)
         #expect(try await stack.watermark("staff")?["latest_row_id"]?.int64Value == 2)
