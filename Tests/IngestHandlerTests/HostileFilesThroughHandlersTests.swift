@@ -1,4 +1,5 @@
 import AWSClients
+import AWSSigV4
 import DropboxHandler
 import Foundation
 import Gzip
@@ -63,11 +64,22 @@ struct HostileFilesThroughHandlersTests {
 
         /// - Parameter auth: moto's signature checking (off only for keys its checker wrongly rejects).
         init(auth: Bool = true) async throws {
-            stack = try await IngestTestStack(datasets: "hostile-datasets.json", auth: auth)
-            dropboxBucket = "dropbox-\(UUID().uuidString.lowercased().prefix(10))"
+            try await self.init(
+                stack: try await IngestTestStack(datasets: "hostile-datasets.json", auth: auth),
+                dropboxBucket: "dropbox-\(UUID().uuidString.lowercased().prefix(10))")
+        }
+
+        /// - Parameter credentials: the dropbox Lambda's own key (a role's), else the stack's.
+        init(stack: IngestTestStack, dropboxBucket: String, credentials: AWSCredentials? = nil) async throws {
+            self.stack = stack
+            self.dropboxBucket = dropboxBucket
             try await stack.s3.createBucket(dropboxBucket)
             var environment = stack.environment
             environment["DROPBOX_BUCKET_NAME"] = dropboxBucket
+            if let credentials {
+                environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyId
+                environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
+            }
             let clock = SystemClock()
             dropbox = try await DropboxLambda.make(
                 InitContext(

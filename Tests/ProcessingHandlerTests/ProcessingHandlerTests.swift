@@ -453,3 +453,45 @@ enum DatasetCatalogLoaderShim {
         try DatasetCatalogLoader.parse(Array(text.utf8), from: .file("test"), defaultMaxFileSizeBytes: 1 << 20)
     }
 }
+
+/// The processing function's role from infra/template.yaml, enforced by moto's IAM: the processor
+/// runs with the key of a user holding exactly that policy (actions checked for every request,
+/// bucket and key for S3).
+@Suite("The template's processing role, enforced by moto's IAM")
+struct ProcessingRoleTests {
+    static func user(_ stack: ProcessingTestStack, without: [String] = []) async throws -> RoleUser {
+        try await RoleUser.make(
+            in: stack.moto, role: "ProcessingFunctionRole",
+            buckets: ["IngestBucket": stack.extractsBucket, "ProcessedBucket": stack.processedBucket], queues: ["ProcessingQueue"],
+            refs: ["ProcessingTriggerPrefix": "processed/"], without: without)
+    }
+
+    @Test("The role is enough: a full load builds every table, publishes watermarks and records each extract PROCESSED")
+    func roleIsEnough() async throws {
+        let stack = try await ProcessingTestStack.make()
+        let user = try await Self.user(stack)
+        #expect(user.actions.contains("ssm:PutParameter") && user.actions.contains("dynamodb:PutItem"))
+        let processor = try await stack.processor(as: user)
+        for table in fullLoad {
+            let key = try await stack.putExtract(table, 100, try lines(table))
+            let outcome = try await processor.process(bucket: stack.extractsBucket, key: key, context: stack.context())
+            #expect(outcome.kind == .processed, "\(table)")
+        }
+        let keys = try await stack.processedKeys()
+        #expect(keys.contains("fact_sales_order/100-20221103T142049.parquet") && keys.contains("dim_date/dim_date.parquet"))
+        #expect(try await stack.watermark("sales_order")?["latest_row_id"]?.int64Value == 100)
+    }
+
+    @Test("Enforcement is real: without s3:PutObject on the processed bucket the extract fails with AccessDenied")
+    func withoutPutObject() async throws {
+        let stack = try await ProcessingTestStack.make()
+        let user = try await Self.user(stack, without: ["s3:PutObject"])
+        let processor = try await stack.processor(as: user)
+        let key = try await stack.putExtract("staff", 100, try lines("staff"))
+        let error = await #expect(throws: ProcessingError.self) {
+            _ = try await processor.process(bucket: stack.extractsBucket, key: key, context: stack.context())
+        }
+        #expect(error.map { "\($0)" }?.contains("AccessDenied") == true)
+        #expect(try await stack.processedKeys().isEmpty)
+    }
+}

@@ -88,6 +88,20 @@ struct ProcessingTestStack {
             watermarkPrefix: prefix, environment: environment, processor: processor)
     }
 
+    /// The stack's processor run with `user`'s key instead of the stack's (a function role's
+    /// permissions, enforced by moto).
+    func processor(as user: RoleUser) async throws -> ExtractProcessor {
+        let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey))
+        let roleClients = try PipelineClients.make(
+            settings: clients.settings, credentials: credentials, transport: sharedTransport)
+        let settings = try ProcessingSettings(environment: Environment(environment))
+        let catalog = try await DatasetCatalogLoader.load(
+            settings.common.datasets, ssm: roleClients.ssm, defaultMaxFileSizeBytes: settings.common.maxFileSizeBytes)
+        let engine = try await ProcessingLambda.loadSpecification(settings.starSchema, ssm: roleClients.ssm)
+        return ExtractProcessor(
+            settings: settings, s3: roleClients.s3, dynamoDB: roleClients.dynamoDB, ssm: roleClients.ssm, catalog: catalog, engine: engine)
+    }
+
     /// A context like the runtime's: a fresh request id, five minutes left, logs and metrics kept.
     func context(requestId: String = uniqueName("request"), seconds: Int64 = 300) -> LambdaContext {
         let clock = SystemClock()
