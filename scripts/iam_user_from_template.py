@@ -9,8 +9,9 @@ the resource of S3 and SQS requests only: statements of those services must reso
 reference left unnamed is an error); DynamoDB, SSM and the services moto does not serve (logs,
 OpenSearch) are checked by action, their resources given as "*". AWS authorizes a DynamoDB
 TransactWriteItems by the action of each item it holds (PutItem, UpdateItem, DeleteItem,
-ConditionCheckItem: the template grants those); moto asks for `dynamodb:TransactWriteItems`
-itself, so a statement granting item writes also gets that name here. --without ACTION removes an
+ConditionCheckItem: the template grants those), and SQS's batch calls by the single call's action;
+moto asks for the API's own name (`dynamodb:TransactWriteItems`, `sqs:ChangeMessageVisibilityBatch`),
+so a statement granting the action AWS checks also gets the name moto checks. --without ACTION removes an
 action from every statement (a negative control: the handler must then fail with AccessDenied).
 
 Prints {"accessKeyId", "secretAccessKey", "actions"} as one JSON line.
@@ -26,7 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "infra" / "tests"))
 import template_model as tm  # noqa: E402
 
 RESOURCE_CHECKED = ("s3:", "sqs:")
-TRANSACTION_ITEM_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"}
+# The action AWS checks -> the name moto checks for the same call.
+MOTO_NAMES = {
+    "dynamodb:PutItem": "dynamodb:TransactWriteItems",
+    "dynamodb:UpdateItem": "dynamodb:TransactWriteItems",
+    "dynamodb:DeleteItem": "dynamodb:TransactWriteItems",
+    "dynamodb:ConditionCheckItem": "dynamodb:TransactWriteItems",
+    "sqs:ChangeMessageVisibility": "sqs:ChangeMessageVisibilityBatch",
+    "sqs:DeleteMessage": "sqs:DeleteMessageBatch",
+    "sqs:SendMessage": "sqs:SendMessageBatch",
+}
 
 
 def statements(role: dict, names: dict[str, str], without: set[str]) -> list[dict]:
@@ -47,8 +57,7 @@ def statements(role: dict, names: dict[str, str], without: set[str]) -> list[dic
             raise SystemExit(f"{statement.get('Sid')} mixes resource-checked and other actions")
         else:
             resources = ["*"]
-        if any(a in TRANSACTION_ITEM_ACTIONS for a in actions):
-            actions.append("dynamodb:TransactWriteItems")
+        actions += sorted({MOTO_NAMES[a] for a in actions if a in MOTO_NAMES} - set(actions))
         rendered.append({"Sid": statement.get("Sid", "S"), "Effect": "Allow", "Action": actions, "Resource": resources})
     return rendered
 

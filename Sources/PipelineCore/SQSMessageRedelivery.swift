@@ -2,13 +2,11 @@ package import AWSClients
 import AWSCore
 import JSONCodec
 package import LambdaRuntime
-import Synchronization
 
 /// `MessageRedelivery` over SQS: ChangeMessageVisibilityBatch on each message's queue (its URL
-/// found once per queue with GetQueueUrl, from the record's `eventSourceARN`).
-package final class SQSMessageRedelivery: MessageRedelivery {
+/// made from the record's `eventSourceARN`).
+package struct SQSMessageRedelivery: MessageRedelivery {
     package let sqs: SQSClient
-    private let queueURLs = Mutex<[String: String]>([:])
 
     /// SQS's longest visibility timeout.
     package static let longest: Duration = .seconds(43_200)
@@ -22,19 +20,14 @@ package final class SQSMessageRedelivery: MessageRedelivery {
         return Int(seconds) + (attoseconds > 0 ? 1 : 0)
     }
 
-    /// The queue's name and owner from `arn:<partition>:sqs:<region>:<account>:<name>`.
-    package static func queue(ofARN arn: String) -> (name: String, account: String)? {
-        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "arn", parts[2] == "sqs", !parts[4].isEmpty, !parts[5].isEmpty else { return nil }
-        return (String(parts[5]), String(parts[4]))
-    }
-
     package func redeliver(_ messages: [(record: SQSRecord, after: Duration)], context: LambdaContext) async {
         var byQueue: [String: [(record: SQSRecord, after: Duration)]] = [:]
         for message in messages { byQueue[message.record.eventSourceARN, default: []].append(message) }
         for (arn, messages) in byQueue.sorted(by: { $0.key < $1.key }) {
             do throws(AWSError) {
-                let url = try await queueURL(arn)
+                guard let url = sqs.queueURL(ofARN: arn) else {
+                    throw AWSError.invalidRequest("the record's eventSourceARN '\(arn)' is not an SQS queue ARN")
+                }
                 for start in stride(from: 0, to: messages.count, by: 10) {
                     let chunk = messages[start..<min(start + 10, messages.count)]
                     let entries = chunk.enumerated().map {
@@ -61,15 +54,5 @@ package final class SQSMessageRedelivery: MessageRedelivery {
                     ["queue": .string(arn), "messages": .number(messages.count), "reason": .string("\(error)")])
             }
         }
-    }
-
-    private func queueURL(_ arn: String) async throws(AWSError) -> String {
-        if let known = queueURLs.withLock({ $0[arn] }) { return known }
-        guard let queue = Self.queue(ofARN: arn) else {
-            throw AWSError.invalidRequest("the record's eventSourceARN '\(arn)' is not an SQS queue ARN")
-        }
-        let url = try await sqs.getQueueURL(name: queue.name, ownerAccountId: queue.account)
-        queueURLs.withLock { $0[arn] = url }
-        return url
     }
 }

@@ -16,11 +16,12 @@ package struct RoleUser: Sendable {
     }
 
     /// Creates the user for `role` (a logical id: `IngestFunctionRole`), its buckets named by
-    /// logical id, its queues named but not there (the handlers are called directly, not by an
-    /// event source), template parameters by name, `without` some actions (a negative control).
+    /// logical id, its queues by logical id and ARN (a queue left out is named but not there: the
+    /// handlers are mostly called directly, not by an event source), template parameters by name,
+    /// `without` some actions (a negative control).
     package static func make(
-        in moto: MotoStack, role: String, buckets: [String: String], queues: [String], refs: [String: String] = [:],
-        without: [String] = []
+        in moto: MotoStack, role: String, buckets: [String: String], queues: [String], queueARNs: [String: String] = [:],
+        refs: [String: String] = [:], without: [String] = []
     ) async throws -> RoleUser {
         let script = MotoStack.repositoryRoot.appendingPathComponent("scripts/iam_user_from_template.py").path
         var arguments = [
@@ -28,7 +29,9 @@ package struct RoleUser: Sendable {
             "--region", moto.region, "--role", role, "--user", "role-\(UUID().uuidString.lowercased().prefix(12))",
         ]
         for (logical, name) in buckets.sorted(by: { $0.key < $1.key }) { arguments += ["--bucket", "\(logical)=\(name)"] }
-        for logical in queues { arguments += ["--queue", "\(logical)=arn:aws:sqs:\(moto.region):123456789012:no-queue"] }
+        for logical in queues {
+            arguments += ["--queue", "\(logical)=\(queueARNs[logical] ?? "arn:aws:sqs:\(moto.region):123456789012:no-queue")"]
+        }
         for (name, value) in refs.sorted(by: { $0.key < $1.key }) { arguments += ["--ref", "\(name)=\(value)"] }
         for action in without { arguments += ["--without", action] }
         let run = try await runProcess(arguments)

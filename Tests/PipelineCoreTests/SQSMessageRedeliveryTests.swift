@@ -1,4 +1,7 @@
 import AWSClients
+import TestSupport
+import AWSSigV4
+import AWSCore
 import Foundation
 import LambdaRuntime
 import PipelineCore
@@ -49,6 +52,34 @@ struct SQSMessageRedeliveryTests {
         #expect(context.metrics.pendingMetrics.first { $0.name == "RedeliveriesSooner" }?.values.reduce(0, +) == 12)
     }
 
+    @Test("Under the template's ingest role: its own queue's messages come back sooner; another queue's are refused, logged, left alone")
+    func underTheIngestRole() async throws {
+        let clients = try await Moto.clients()
+        var queues: [(url: String, arn: String, record: SQSRecord)] = []
+        for name in ["own", "other"] {
+            let url = try await clients.sqs.createQueue(name: Moto.unique(name), attributes: ["VisibilityTimeout": "600"])
+            let arn = try #require(try await clients.sqs.getQueueAttributes(queueURL: url, names: ["QueueArn"])["QueueArn"])
+            _ = try await clients.sqs.sendMessage(queueURL: url, body: name)
+            let message = try #require(try await clients.sqs.receiveMessages(queueURL: url).first)
+            queues.append((url, arn, SQSRecord(messageId: message.messageId, receiptHandle: message.receiptHandle, body: name, eventSourceARN: arn)))
+        }
+        let moto = try await SharedMoto.get()
+        let user = try await RoleUser.make(
+            in: moto, role: "IngestFunctionRole", buckets: ["IngestBucket": Moto.unique("unused")], queues: ["IngestQueue"],
+            queueARNs: ["IngestQueue": queues[0].arn])
+        #expect(user.actions.contains("sqs:ChangeMessageVisibility"))
+        let settings = try AWSSettings(environment: Environment(moto.environment))
+        let role = try PipelineClients.make(
+            settings: settings,
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey)),
+            transport: Moto.transport)
+        let logs = MemoryLogSink()
+        await SQSMessageRedelivery(sqs: role.sqs).redeliver([(queues[0].record, .zero), (queues[1].record, .zero)], context: Self.context(logs))
+        #expect(try await Self.receiveAll(clients.sqs, queues[0].url).map(\.body) == ["own"], "\(logs.lines)")
+        #expect(try await Self.receiveAll(clients.sqs, queues[1].url).isEmpty)
+        #expect(logs.lines.contains { $0.contains("visible sooner failed") && $0.contains("AccessDenied") })
+    }
+
     @Test("A record whose eventSourceARN is not a queue's: logged, nothing thrown, the message waits out its timeout")
     func notAQueue() async throws {
         let clients = try await Moto.clients()
@@ -58,16 +89,19 @@ struct SQSMessageRedeliveryTests {
         #expect(logs.lines.contains { $0.contains("visible sooner failed") && $0.contains("not an SQS queue ARN") })
     }
 
-    @Test("Visibility in whole seconds, rounded up, within SQS's 0 s to 12 h; queue ARNs read; a held claim comes back after it")
-    func arithmetic() {
+    @Test("Visibility in whole seconds, rounded up, within SQS's 0 s to 12 h; queue URLs from ARNs; a held claim comes back after it")
+    func arithmetic() async throws {
+        let sqs = try await Moto.clients().sqs
+        let endpoint = sqs.client.endpoint.baseURL
+        #expect(sqs.queueURL(ofARN: "arn:aws:sqs:eu-west-2:123456789012:ingest-queue") == "\(endpoint)/123456789012/ingest-queue")
+        #expect(sqs.queueURL(ofARN: "arn:aws:sqs:eu-west-2::q") == nil)
+        #expect(sqs.queueURL(ofARN: "ingest-queue") == nil)
+        #expect(sqs.queueURL(ofARN: "arn:aws:s3:::bucket") == nil)
         #expect(SQSMessageRedelivery.seconds(.zero) == 0)
         #expect(SQSMessageRedelivery.seconds(.milliseconds(1)) == 1)
         #expect(SQSMessageRedelivery.seconds(.milliseconds(2000)) == 2)
         #expect(SQSMessageRedelivery.seconds(.seconds(-5)) == 0)
         #expect(SQSMessageRedelivery.seconds(.seconds(100_000)) == 43_200)
-        #expect(SQSMessageRedelivery.queue(ofARN: "arn:aws:sqs:eu-west-2:123456789012:ingest-queue")! == ("ingest-queue", "123456789012"))
-        #expect(SQSMessageRedelivery.queue(ofARN: "arn:aws:sqs:eu-west-2::q") == nil)
-        #expect(SQSMessageRedelivery.queue(ofARN: "ingest-queue") == nil)
 
         let now = Timestamp(secondsSinceEpoch: 1_800_000_000)
         let held = PipelineCoreError.claimHeld(key: "in/a/b.jsonl", until: now.adding(milliseconds: 90_000), now: now)

@@ -56,7 +56,7 @@ ACTIONS: dict[str, dict[str, list[str]]] = {
     },
     # The ESM receives and deletes the messages; the code only makes failed ones visible sooner.
     "sqs": {
-        "getQueueURL": ["sqs:GetQueueUrl"],
+        "queueURL": [],  # made from the record's queue ARN, no request
         "changeMessageVisibility": ["sqs:ChangeMessageVisibility"],
         "changeMessageVisibilityBatch": ["sqs:ChangeMessageVisibility"],
     },

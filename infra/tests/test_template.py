@@ -26,7 +26,7 @@ EVENT_SOURCE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueue
 
 def receive(queue: str) -> dict[str, set[str]]:
     """The event source mapping's receiving, and the code's making failed messages visible sooner."""
-    actions = sorted(EVENT_SOURCE_ACTIONS) + ["sqs:GetQueueUrl", "sqs:ChangeMessageVisibility"]
+    actions = sorted(EVENT_SOURCE_ACTIONS) + ["sqs:ChangeMessageVisibility"]
     return {a: {"${" + queue + ".Arn}"} for a in actions}
 
 

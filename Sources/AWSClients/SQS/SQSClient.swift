@@ -165,6 +165,15 @@ package struct SQSClient: AWSServiceClient {
 
     // MARK: Queues
 
+    /// The queue `arn:<partition>:sqs:<region>:<account>:<name>` as a queue URL on this client's
+    /// endpoint (`<endpoint>/<account>/<name>`, the form GetQueueUrl answers), without a request
+    /// or the `sqs:GetQueueUrl` permission; `nil` when `arn` is not an SQS queue's.
+    package func queueURL(ofARN arn: String) -> String? {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "arn", parts[2] == "sqs", !parts[4].isEmpty, !parts[5].isEmpty else { return nil }
+        return "\(client.endpoint.baseURL)/\(parts[4])/\(parts[5])"
+    }
+
     /// GetQueueUrl.
     package func getQueueURL(name: String, ownerAccountId: String? = nil) async throws(AWSError) -> String {
         var input: JSONObject = ["QueueName": .string(name)]
