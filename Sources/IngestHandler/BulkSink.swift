@@ -1,6 +1,8 @@
 package import AWSClients
 import JSONCodec
 package import PipelineSettings
+package import Primitives
+import Synchronization
 
 /// A bulk request body built by the engine: NDJSON with each action's place in it and the record
 /// it came from, so failures can be reported by record.
@@ -74,18 +76,39 @@ package protocol BulkSink: Sendable {
 
 /// Sends batches with `BulkIndexer`: one request per batch, then retries of only the items that
 /// answered 429/5xx, with backoff.
+///
+/// Indices found or created are remembered for `indexRecheck` (one minute by default) across the
+/// files and invocations of a warm process, so a stream of small files into this month's index
+/// makes one index check a minute rather than one per file (a check before each file could not
+/// stop an index deleted between the check and the bulk request either).
 package struct OpenSearchBulkSink: BulkSink {
     package let indexer: BulkIndexer
+    package let indexRecheck: Duration
+    private let clock: any WallClock
+    private let known = KnownIndices()
 
-    package init(indexer: BulkIndexer) { self.indexer = indexer }
+    /// Indices and when they were last seen to exist.
+    private final class KnownIndices: Sendable {
+        let seen = Mutex<[String: Timestamp]>([:])
+    }
+
+    package init(indexer: BulkIndexer, clock: any WallClock = SystemClock(), indexRecheck: Duration = .seconds(60)) {
+        self.indexer = indexer
+        self.clock = clock
+        self.indexRecheck = indexRecheck
+    }
 
     package func ensureIndex(_ index: String, settings: IndexSettings) async throws(IngestError) {
+        let now = clock.now()
+        let recheck = indexRecheck.milliseconds
+        if let seen = known.seen.withLock({ $0[index] }), now.millisecondsSinceEpoch - seen.millisecondsSinceEpoch < recheck { return }
         do {
             _ = try await indexer.client.createIndexIfMissing(
                 index, settings: settings.settings?.objectValue, mappings: settings.mappings?.objectValue)
         } catch {
             throw IngestError(.openSearch, "cannot create index \(index): \(error)", underlying: error)
         }
+        known.seen.withLock { $0[index] = now }
     }
 
     package func send(_ batch: BulkBatch) async throws(IngestError) -> BulkBatchOutcome {

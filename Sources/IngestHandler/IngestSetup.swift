@@ -27,7 +27,7 @@ package enum IngestSetup {
                 dynamoDB: clients.dynamoDB, table: settings.common.statusTable, fileNameIndex: settings.common.statusFileNameIndex,
                 clock: context.clock),
             mover: FileMover(s3: clients.s3, multipartThreshold: settings.multipartCopyThreshold),
-            sink: OpenSearchBulkSink(indexer: indexer))
+            sink: OpenSearchBulkSink(indexer: indexer, clock: context.clock))
         context.logger.debug(
             "ingest handler initialised",
             ["datasets": .number(catalog.datasets.count), "chunkBytes": .number(settings.chunkBytes), "bulkConcurrency": .number(settings.bulkConcurrency)])

@@ -40,6 +40,28 @@ struct IngestHandlerTests {
         #expect(doc.source["amount"]?.intValue == 51)
     }
 
+    @Test("A warm process checks an index once a minute: the next file into it makes no index request; a minute later one HEAD")
+    func indexCheckedOncePerMinute() async throws {
+        let stack = try await IngestTestStack()
+        let clock = ManualClock(SystemClock().now())
+        let sink = OpenSearchBulkSink(indexer: stack.sink.indexer, clock: clock)
+        let handler = stack.handler(sink: sink)
+        func ingest(_ name: String) async throws -> Int {
+            let before = stack.standIn.stats
+            try await stack.put("in/events/\(name)", Self.eventLines(0..<20))
+            let result = try await handler.ingest(bucket: stack.bucket, key: "in/events/\(name)", context: IngestTestStack.context())
+            #expect(result.outcome?.status == .ingested)
+            let after = stack.standIn.stats
+            // Requests other than the bulk ones: the index check (HEAD) and its creation (PUT).
+            return (after.requests - after.bulkRequests) - (before.requests - before.bulkRequests)
+        }
+        #expect(try await ingest("a.jsonl") == 2)
+        #expect(try await ingest("b.jsonl") == 0)
+        clock.advance(seconds: 61)
+        #expect(try await ingest("c.jsonl") == 1)
+        #expect(try await stack.count("events-2024.05") == 20)
+    }
+
     @Test("Duplicate delivery: the second event is acknowledged without indexing again; document count unchanged")
     func duplicateDelivery() async throws {
         let stack = try await IngestTestStack()
