@@ -114,6 +114,8 @@ struct DropboxHandlerTests {
         let accepted = outcomes.filter { if case .accepted = $0 { true } else { false } }
         #expect(accepted.count == 1)
         #expect(outcomes.contains { if case .heldByOther = $0 { true } else { $0 == .alreadyDone(.accepted) } })
+        // The loser held off knows when the winner's claim runs out: its message comes back then.
+        for case .heldByOther(let until) in outcomes { #expect(until != nil) }
         let status = try #require(try await stack.store.get(fileId: "sales/sales/eu/race.jsonl@\(record.eTag!)", stage: .dropbox))
         #expect(status.status == .accepted && status.attempt == 1)
         #expect(await stack.exists(stack.ingest, "in/sales/sales/eu/race.jsonl"))
