@@ -146,7 +146,10 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
             context.metrics.increment("DuplicateDeliveries")
             // A second copy of a file already filed (the dropbox copied it again after a crash):
             // remove it from in/, once the filed copy of the same content is found.
-            if incomingExists, try await filedCopy(keys: keys, eventETag: etag) != nil {
+            // The filed copy names the ETag of the object it was copied from (this one, or an
+            // identical copy of it), not the dropbox original's that `etag` may be: a multipart
+            // upload's `…-N` is not the ETag of its copy under in/.
+            if incomingExists, try await filedCopy(keys: keys, eventETag: head?.etag ?? etag) != nil {
                 do {
                     try await s3.deleteObject(bucket: bucket, key: key)
                 } catch {
@@ -362,7 +365,11 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         let filed = S3ObjectRef(bucket: bucket, key: destination)
         let copy: VerifiedCopy
         do {
-            copy = try await mover.copyVerified(from: source, to: filed, expectedETag: etag, metadata: filedMetadata, sourceInfo: head)
+            // The version read is the object's own ETag, not the dropbox original's that `etag`
+            // (the file's identity) may be: S3 gives a copy of a multipart upload (`…-N`) the MD5
+            // of its bytes. moto keeps the source's ETag, so only a test that sets it apart shows it.
+            copy = try await mover.copyVerified(
+                from: source, to: filed, expectedETag: head.etag ?? etag, metadata: filedMetadata, sourceInfo: head)
         } catch {
             throw IngestError(.move, "\(error)", underlying: error)
         }

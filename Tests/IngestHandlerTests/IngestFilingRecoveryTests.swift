@@ -95,7 +95,11 @@ struct IngestFilingRecoveryTests {
     @Test("Deleting the source fails beside a final status: the record fails without touching the status; the redelivery removes the source")
     func sourceLeftBesideFinalStatus() async throws {
         let stack = try await IngestTestStack()
-        let put = try await stack.s3.putObject(bucket: stack.bucket, key: "in/events/left.jsonl", body: Self.file)
+        // As the dropbox leaves it: the original's ETag in the metadata, here a multipart upload's
+        // (`…-2`), which is not the ETag of the copy under in/.
+        let put = try await stack.s3.putObject(
+            bucket: stack.bucket, key: "in/events/left.jsonl", body: Self.file,
+            metadata: [PipelineMetadata.sourceETag: "0123456789abcdef0123456789abcdef-2"])
         let refusing = TriggeredFaultTransport(base: IngestTestStack.transport, dies: false) { method, url, _ in
             method == "DELETE" && url.contains("/in/events/left.jsonl")
         }

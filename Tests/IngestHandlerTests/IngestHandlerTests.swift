@@ -62,6 +62,29 @@ struct IngestHandlerTests {
         #expect(try await stack.count("events-2024.05") == 20)
     }
 
+    @Test("A multipart upload as S3 copies it into in/ (the original's `…-N` ETag in the metadata, the copy's own an MD5): indexed and filed")
+    func multipartOriginal() async throws {
+        let stack = try await IngestTestStack()
+        // moto keeps a multipart source's ETag on a copy; S3 gives the copy the MD5 of its bytes.
+        // The dropbox records the original's ETag in pipeline-source-etag: here it differs.
+        let original = "0123456789abcdef0123456789abcdef-3"
+        let put = try await stack.s3.putObject(
+            bucket: stack.bucket, key: "in/events/big.jsonl", body: Self.eventLines(0..<30), metadata: [PipelineMetadata.sourceETag: original])
+        let result = try await stack.handler().ingest(
+            bucket: stack.bucket, key: "in/events/big.jsonl", eventETag: put.etag, context: IngestTestStack.context())
+        let outcome = try #require(result.outcome)
+        #expect(outcome.status == .ingested && outcome.indexed == 30 && outcome.destinationKey == "processed/events/big.jsonl")
+        // The file keeps the identity the dropbox gave it (from the original's ETag).
+        #expect(outcome.fileId == "events/big.jsonl@\(original)")
+        #expect(try await !stack.exists("in/events/big.jsonl"))
+        let filed = try await stack.s3.headObject(bucket: stack.bucket, key: "processed/events/big.jsonl")
+        #expect(filed.metadata[PipelineMetadata.sourceETag] == FileId.unquoted(put.etag!))
+        // The same event again: already done, nothing left to do.
+        let again = try await stack.handler().ingest(
+            bucket: stack.bucket, key: "in/events/big.jsonl", eventETag: put.etag, context: IngestTestStack.context())
+        #expect(again == .alreadyDone(.ingested))
+    }
+
     @Test("Duplicate delivery: the second event is acknowledged without indexing again; document count unchanged")
     func duplicateDelivery() async throws {
         let stack = try await IngestTestStack()
