@@ -366,8 +366,8 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
         let copy: VerifiedCopy
         do {
             // The version read is the object's own ETag, not the dropbox original's that `etag`
-            // (the file's identity) may be: S3 gives a copy of a multipart upload (`…-N`) the MD5
-            // of its bytes. moto keeps the source's ETag, so only a test that sets it apart shows it.
+            // (the file's identity) may be: a copy of a multipart upload (`…-N`) gets the MD5 of
+            // its bytes (S3 and moto alike).
             copy = try await mover.copyVerified(
                 from: source, to: filed, expectedETag: head.etag ?? etag, metadata: filedMetadata, sourceInfo: head)
         } catch {

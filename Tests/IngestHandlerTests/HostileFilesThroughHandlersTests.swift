@@ -9,6 +9,7 @@ import JSONCodec
 import LambdaRuntime
 import PipelineCore
 import Primitives
+import Synchronization
 import Testing
 import TestSupport
 
@@ -267,6 +268,36 @@ struct HostileFilesThroughHandlersTests {
         let filed = try await pipeline.stack.s3.headObject(bucket: pipeline.stack.bucket, key: keys.processed)
         #expect(PipelineMetadata.size(filed.metadata) <= PipelineMetadata.sizeLimit)
         #expect(filed.metadata["provider-note"] == note && filed.metadata[PipelineMetadata.sourceETag] != nil)
+    }
+
+    @Test("A multipart upload through the dropbox and the ingest: its copy under in/ has the MD5 of its bytes for ETag, not the original's `…-2`; filed INGESTED")
+    func multipartUpload() async throws {
+        let pipeline = try await Pipeline()
+        // 100,000 records (about 6 MiB), uploaded in two parts as the CLI and boto3 do above 8 MiB.
+        var body: [UInt8] = []
+        for i in 0..<100_000 { body += Array(#"{"event_id":\#(i),"note":"multipart upload of the dropbox"}"#.utf8) + [0x0A] }
+        let name = "events/two-parts.jsonl"
+        let upload = S3MultipartUpload(
+            client: pipeline.stack.s3, bucket: pipeline.dropboxBucket, key: "received_files/\(name)",
+            settings: S3MultipartUpload.Settings(partSize: 5 << 20))
+        let rest = Mutex<ArraySlice<UInt8>>(body[...])
+        let put = try await upload.upload(
+            HTTPBodyStream(length: Int64(body.count)) {
+                rest.withLock { rest -> [UInt8]? in
+                    guard !rest.isEmpty else { return nil }
+                    defer { rest = rest.dropFirst(1 << 20) }
+                    return Array(rest.prefix(1 << 20))
+                }
+            })
+        let original = try #require(put.etag.map(FileId.unquoted))
+        #expect(original.hasSuffix("-2"))
+        let record = try await pipeline.runDropbox(name, etag: put.etag, size: Int64(body.count))
+        try await pipeline.checkDropbox(name, record, .accepted)
+        let keys = IngestKeys(dataset: "events", rest: name)
+        let incoming = try await pipeline.stack.s3.headObject(bucket: pipeline.stack.bucket, key: keys.incoming)
+        #expect(incoming.etag.map(FileId.unquoted) != original, "a CopyObject's ETag is the MD5 of the bytes")
+        #expect(incoming.metadata[PipelineMetadata.sourceETag] == original)
+        try await pipeline.runIngest("events", name, IngestVerdict(status: .ingested, indexed: 100_000))
     }
 
     @Test("100,000 nested brackets in a JSON line and in a JSON document: TooDeep, never a stack overflow")

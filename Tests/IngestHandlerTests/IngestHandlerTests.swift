@@ -65,8 +65,8 @@ struct IngestHandlerTests {
     @Test("A multipart upload as S3 copies it into in/ (the original's `…-N` ETag in the metadata, the copy's own an MD5): indexed and filed")
     func multipartOriginal() async throws {
         let stack = try await IngestTestStack()
-        // moto keeps a multipart source's ETag on a copy; S3 gives the copy the MD5 of its bytes.
-        // The dropbox records the original's ETag in pipeline-source-etag: here it differs.
+        // A copy of a multipart upload gets the MD5 of its bytes; the dropbox records the
+        // original's ETag in pipeline-source-etag: here the two differ, as they then do.
         let original = "0123456789abcdef0123456789abcdef-3"
         let put = try await stack.s3.putObject(
             bucket: stack.bucket, key: "in/events/big.jsonl", body: Self.eventLines(0..<30), metadata: [PipelineMetadata.sourceETag: original])
