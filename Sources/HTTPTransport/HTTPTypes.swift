@@ -1,4 +1,5 @@
 import Primitives
+import Synchronization
 
 /// An ordered list of header fields. Names compare case-insensitively; order and repeats are kept,
 /// because SigV4 signs repeated headers in the order they were added.
@@ -97,6 +98,20 @@ package struct HTTPBodyStream: Sendable {
     package init(length: Int64?, next: @escaping @Sendable () async throws -> [UInt8]?) {
         self.length = length
         self.next = next
+    }
+
+    /// `bytes` handed out `chunkSize` at a time (a body held in memory, streamed as if it were not:
+    /// a multipart upload of it, for one).
+    package init(bytes: [UInt8], chunkSize: Int = 1 << 20) {
+        let rest = Mutex<ArraySlice<UInt8>>(bytes[...])
+        let size = max(1, chunkSize)
+        self.init(length: Int64(bytes.count)) {
+            rest.withLock { rest -> [UInt8]? in
+                guard !rest.isEmpty else { return nil }
+                defer { rest = rest.dropFirst(size) }
+                return Array(rest.prefix(size))
+            }
+        }
     }
 }
 

@@ -286,7 +286,14 @@ package struct LocalStackRun {
         )
         for file in sample.files {
             do {
-                _ = try await clients.s3.putObject(bucket: layout.dropboxBucket, key: layout.dropboxPrefix + file.name, body: file.body)
+                let key = layout.dropboxPrefix + file.name
+                if file.multipart {
+                    _ = try await S3MultipartUpload(
+                        client: clients.s3, bucket: layout.dropboxBucket, key: key, settings: S3MultipartUpload.Settings(partSize: 5 << 20)
+                    ).upload(HTTPBodyStream(bytes: file.body))
+                } else {
+                    _ = try await clients.s3.putObject(bucket: layout.dropboxBucket, key: key, body: file.body)
+                }
             } catch {
                 throw LocalStackError(.aws, "dropping \(file.name): \(error)")
             }

@@ -21,6 +21,9 @@ package struct SampleFile: Sendable, Hashable {
     package var expected: ExpectedOutcome
     /// The Totesys source table (extracts only).
     package var table: String?
+    /// Dropped as a multipart upload of 5 MiB parts (as the CLI and boto3 upload files over
+    /// 8 MiB): its ETag is `…-N`, its copy's the MD5 of its bytes.
+    package var multipart = false
 }
 
 /// The generated data set and everything the summary checks it against.
@@ -355,6 +358,21 @@ private struct Generator {
             }
             files.append(SampleFile(name: name, dataset: "telemetry", body: body, expected: .accepted(records: rows + bad, bad: bad)))
         }
+        // A station that uploads one large file (a reading a second, 36 hours of them per unit of
+        // scale, about 5.7 MiB): dropped as a multipart upload.
+        let id = "st-04"
+        let rows = 130_000 * scale
+        var text = Self.telemetryHeader
+        text.reserveCapacity(rows * 64)
+        for reading in 1...rows {
+            let observed = start.adding(seconds: Int64(reading))
+            text += "\(id),\(reading),\(observed.iso8601()),\(Double(random.below(4000) - 1000) / 100),true\n"
+            documents["telemetry-\(observed.isoDate.replacingDashes)", default: 0] += 1
+        }
+        files.append(
+            SampleFile(
+                name: "telemetry/\(id)/readings-20240502.csv", dataset: "telemetry", body: Array(text.utf8),
+                expected: .accepted(records: rows, bad: 0), multipart: true))
     }
 
     static func gzip(_ bytes: [UInt8]) -> [UInt8] {

@@ -9,7 +9,6 @@ import JSONCodec
 import LambdaRuntime
 import PipelineCore
 import Primitives
-import Synchronization
 import Testing
 import TestSupport
 
@@ -280,15 +279,7 @@ struct HostileFilesThroughHandlersTests {
         let upload = S3MultipartUpload(
             client: pipeline.stack.s3, bucket: pipeline.dropboxBucket, key: "received_files/\(name)",
             settings: S3MultipartUpload.Settings(partSize: 5 << 20))
-        let rest = Mutex<ArraySlice<UInt8>>(body[...])
-        let put = try await upload.upload(
-            HTTPBodyStream(length: Int64(body.count)) {
-                rest.withLock { rest -> [UInt8]? in
-                    guard !rest.isEmpty else { return nil }
-                    defer { rest = rest.dropFirst(1 << 20) }
-                    return Array(rest.prefix(1 << 20))
-                }
-            })
+        let put = try await upload.upload(HTTPBodyStream(bytes: body))
         let original = try #require(put.etag.map(FileId.unquoted))
         #expect(original.hasSuffix("-2"))
         let record = try await pipeline.runDropbox(name, etag: put.etag, size: Int64(body.count))

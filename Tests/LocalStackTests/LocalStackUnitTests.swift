@@ -48,6 +48,8 @@ struct SampleDataTests {
             #expect(sample.documentsPerIndex.values.reduce(0, +) == sample.totalRecords - sample.badRecords)
             #expect(sample.rejected.count == 6)
             #expect(sample.badRecords == 4)
+            // One file goes up as a multipart upload: more than one 5 MiB part.
+            #expect(sample.files.filter(\.multipart).map { $0.body.count > 5 << 20 } == [true])
         }
     }
 
