@@ -123,9 +123,15 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
             }
         }
         let etag = head?.metadata[PipelineMetadata.sourceETag].map(PipelineMetadata.decode) ?? head?.etag ?? eventETag
-        let fileId =
+        var fileId =
             head?.metadata[PipelineMetadata.fileId].map(PipelineMetadata.decode)
             ?? FileId.make(dataset: keys.dataset, relativePath: keys.rest, etag: etag, versionId: head?.versionId)
+        if !incomingExists, head?.metadata[PipelineMetadata.fileId] == nil, let unfinished = try await unfinishedFileId(keys) {
+            // A filed copy without its file id (a key too long for it beside S3's 2 KB) names the
+            // ETag of the copy it was made from, not the original's the id was made from: the
+            // unfinished row of this key says which file it is.
+            fileId = unfinished
+        }
         logger = logger.with("file", .string(fileId))
         let tracked = TrackedFile(
             dataset: keys.dataset, fileName: keys.rest, bucket: bucket, key: key, size: head?.objectSize, etag: etag,
@@ -184,6 +190,16 @@ package struct IngestObjectHandler<Sink: BulkSink>: S3ObjectHandler {
                 }
             }
             throw error
+        }
+    }
+
+    /// The id of this key's unfinished ingest row, if any (the newest).
+    private func unfinishedFileId(_ keys: IngestKeys) async throws(IngestError) -> String? {
+        do {
+            return try await status.history(fileName: keys.rest)
+                .last { $0.stage == .ingest && $0.key == keys.incoming && $0.status?.isFinal == false }?.fileId
+        } catch {
+            throw IngestError(.statusStore, "\(error)", underlying: error)
         }
     }
 
