@@ -218,7 +218,7 @@ let package = Package(
         // MARK: Test support and tests
         .target(
             name: "TestSupport",
-            dependencies: ["Primitives", "HTTPTransport", "JSONCodec", "LoopbackHTTP"],
+            dependencies: ["Primitives", "AWSSigV4", "HTTPTransport", "JSONCodec", "LoopbackHTTP"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -139,7 +139,7 @@ enum IngestBench {
                 print("uploading \(size) MiB to moto…")
                 let etag = try S3DownloadBench.blocking {
                     try await Self.clearEarlierRuns(openSearch, s3, bucket: bucket)
-                    return try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(singleChunk(data)).etag ?? ""
+                    return try await S3MultipartUpload(client: s3, bucket: bucket, key: key).upload(HTTPBodyStream(bytes: data, chunkSize: 8 << 20)).etag ?? ""
                 }
                 let eventPath = work.appendingPathComponent("event-\(size)-\(run).json").path
                 try Data(event(bucket: bucket, key: key, etag: etag, size: data.count)).write(to: URL(fileURLWithPath: eventPath))
@@ -160,7 +160,7 @@ enum IngestBench {
                 let peerKey = "python/bench-\(size)-\(run).jsonl"
                 try S3DownloadBench.blocking {
                     try await Self.clearEarlierRuns(openSearch, s3, bucket: bucket)
-                    _ = try await S3MultipartUpload(client: s3, bucket: bucket, key: peerKey).upload(singleChunk(data))
+                    _ = try await S3MultipartUpload(client: s3, bucket: bucket, key: peerKey).upload(HTTPBodyStream(bytes: data, chunkSize: 8 << 20))
                 }
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -268,11 +268,6 @@ enum IngestBench {
         print("parse+encode, each run, MB per CPU-second: " + measured.map(parseRate).joined(separator: ", "))
         let sorted = measured.sorted { $0.cpuSeconds < $1.cpuSeconds }
         return (sorted[sorted.count / 2], sorted)
-    }
-
-    static func singleChunk(_ data: [UInt8]) -> HTTPBodyStream {
-        let cursor = SliceCursor(data)
-        return HTTPBodyStream(length: Int64(data.count)) { cursor.next() }
     }
 
     static func event(bucket: String, key: String, etag: String, size: Int) -> [UInt8] {
@@ -406,23 +401,6 @@ enum IngestBench {
 
     static func countDocuments(_ standIn: OpenSearchStandIn, prefix: String) -> Int {
         ["2024.05"].reduce(0) { $0 + standIn.documentIDs(in: prefix + $1).count }
-    }
-}
-
-/// Hands out `data` in 8 MiB slices, in order (an upload body).
-final class SliceCursor: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var offset = 0
-    private let data: [UInt8]
-    init(_ data: [UInt8]) { self.data = data }
-    func next() -> [UInt8]? {
-        lock.withLock {
-            guard offset < data.count else { return nil }
-            let end = min(data.count, offset + (8 << 20))
-            defer { offset = end }
-            return Array(data[offset..<end])
-        }
     }
 }
 

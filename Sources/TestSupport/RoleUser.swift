@@ -1,3 +1,4 @@
+package import AWSSigV4
 import Foundation
 import JSONCodec
 
@@ -10,6 +11,9 @@ package struct RoleUser: Sendable {
     package var secretAccessKey: String
     /// The actions the user holds.
     package var actions: [String]
+
+    /// The user's key, to sign with.
+    package var credentials: AWSCredentials { AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey) }
 
     package struct Failure: Error, CustomStringConvertible {
         package var description: String

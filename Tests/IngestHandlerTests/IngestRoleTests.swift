@@ -39,7 +39,7 @@ struct IngestRoleTests {
         var environment = stack.environment
         environment["OPEN_SEARCH_ENDPOINT"] = standIn.endpoint
         let settings = try AWSSettings(environment: Environment(environment))
-        let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey))
+        let credentials = StaticCredentialProvider(user.credentials)
         let clients = try PipelineClients.make(settings: settings, credentials: credentials, transport: IngestTestStack.transport)
         let openSearch = try OpenSearchClient(settings: settings, credentials: credentials, transport: IngestTestStack.transport, quota: RetryQuota())
         let handler = IngestObjectHandler(
@@ -85,7 +85,7 @@ struct IngestRoleTests {
         #expect(user.actions.contains("s3:DeleteObject") && user.actions.contains("ssm:GetParameter"))
         let pipeline = try await HostileFilesThroughHandlersTests.Pipeline(
             stack: probe, dropboxBucket: dropboxBucket,
-            credentials: AWSCredentials(accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey))
+            credentials: user.credentials)
         let good = try IngestTestStack.fixture("hostile/crlf.jsonl")
         let put = try await probe.s3.putObject(bucket: dropboxBucket, key: "received_files/events/good.jsonl", body: good)
         let accepted = try await pipeline.runDropbox("events/good.jsonl", etag: put.etag, size: Int64(good.count))

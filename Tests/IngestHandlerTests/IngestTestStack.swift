@@ -25,6 +25,9 @@ struct IngestTestStack {
     let bucket: String
     let table: String
     let environment: [String: String]
+    /// The AWS settings and moto's key the stack's clients were made with.
+    let awsSettings: AWSSettings
+    let credentials: StaticCredentialProvider
     let s3: S3Client
     let status: StatusStore
     let openSearch: OpenSearchClient
@@ -54,8 +57,8 @@ struct IngestTestStack {
         env["DEADLINE_MARGIN_MS"] = "1000"
         for (name, value) in extra { env[name] = value }
         environment = env
-        let awsSettings = try AWSSettings(environment: Environment(env))
-        let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey))
+        awsSettings = try AWSSettings(environment: Environment(env))
+        credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey))
         let clients = try PipelineClients.make(settings: awsSettings, credentials: credentials, transport: Self.transport)
         s3 = clients.s3
         try await s3.createBucket(bucket)
@@ -91,8 +94,6 @@ struct IngestTestStack {
         statusOver statusTransport: (any HTTPTransport)? = nil, statusClock: (any WallClock)? = nil,
         movesOver moveTransport: (any HTTPTransport)? = nil
     ) throws -> IngestObjectHandler<OpenSearchBulkSink> {
-        let awsSettings = try AWSSettings(environment: Environment(environment))
-        let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey))
         func clients(_ transport: any HTTPTransport) throws -> PipelineClients {
             try PipelineClients.make(settings: awsSettings, credentials: credentials, transport: transport)
         }

@@ -71,7 +71,7 @@ struct SQSMessageRedeliveryTests {
         let settings = try AWSSettings(environment: Environment(moto.environment))
         let role = try PipelineClients.make(
             settings: settings,
-            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey)),
+            credentials: StaticCredentialProvider(user.credentials),
             transport: Moto.transport)
         let logs = MemoryLogSink()
         await SQSMessageRedelivery(sqs: role.sqs).redeliver([(queues[0].record, .zero), (queues[1].record, .zero)], context: Self.context(logs))

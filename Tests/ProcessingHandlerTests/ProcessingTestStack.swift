@@ -91,7 +91,7 @@ struct ProcessingTestStack {
     /// The stack's processor run with `user`'s key instead of the stack's (a function role's
     /// permissions, enforced by moto).
     func processor(as user: RoleUser) async throws -> ExtractProcessor {
-        let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey))
+        let credentials = StaticCredentialProvider(user.credentials)
         let roleClients = try PipelineClients.make(
             settings: clients.settings, credentials: credentials, transport: sharedTransport)
         let settings = try ProcessingSettings(environment: Environment(environment))
